@@ -1,0 +1,139 @@
+"""The clip plan: the contract between the compiler and the renderers and the assembler.
+
+`storyc compile` writes it as `plan.json`; `render`, `build`, `board` and `watch` read it.
+All times are integer milliseconds (`duration`, `start`, `end`, `film_start`, ...);
+`seconds` is the render length spelled the way the provider's request spells it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+PLAN_VERSION = 1
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlannedDialogue(Frozen):
+    speaker: str
+    delivery: str | None = None
+    text: str
+    line: int
+
+
+class PlannedShot(Frozen):
+    """One shot inside a clip, with where it sits in the clip and in the film."""
+
+    index: int
+    """1-based position of the shot in the story."""
+    label: str | None
+    file: str
+    line: int
+    start: int
+    """Start inside the clip, ms."""
+    end: int
+    """End inside the clip, ms."""
+    film_start: int
+    film_end: int
+    camera: str | None = None
+    light: str | None = None
+    action: str | None = None
+    sound: str | None = None
+    dialogue: tuple[PlannedDialogue, ...] = ()
+
+
+class PlannedTransition(Frozen):
+    """How a clip joins the next one in the film."""
+
+    kind: Literal["cut", "crossfade", "fade", "dip"] = "cut"
+    duration: int = 0
+    line: int | None = None
+
+
+class CameoReference(Frozen):
+    name: str
+    path: str
+    """Absolute path of the reference file."""
+    sha256: str | None
+    """None when the file is missing (the checker reports it)."""
+
+
+class Clip(Frozen):
+    id: str
+    """Content hash of everything that changes the rendered pixels: the cache key."""
+    index: int
+    """1-based clip number, also the `NN` of its files."""
+    scene: str
+    scene_index: int
+    provider: str
+    model: str
+    api_model: str
+    size: str
+    seconds: str | int
+    """The render length as the provider's request spells it."""
+    render_ms: int
+    duration: int
+    """Planned length in the film before transitions, ms (the assembler trims to it)."""
+    slack: int
+    """render_ms - duration: rendered and paid for, then trimmed."""
+    film_start: int
+    """Where the clip starts in the finished film (after crossfade overlaps), ms."""
+    seed: int | None
+    take: int = 1
+    prompt: str
+    input_reference: str | None = None
+    """Absolute path of the first-frame image, if the clip is image-to-video."""
+    input_reference_sha256: str | None = None
+    cameos: tuple[CameoReference, ...] = ()
+    audio: bool
+    """Whether the clip asks the model for sound."""
+    cost_usd: float
+    shots: tuple[PlannedShot, ...]
+    transition: PlannedTransition = PlannedTransition()
+    """The join from this clip to the next (the last clip's is a cut to the end)."""
+    request: dict[str, Any]
+    """The request body that would be sent (file parts named, not inlined)."""
+
+    @property
+    def stem(self) -> str:
+        return f"{self.index:02d}-{self.id}"
+
+
+class PlanHeader(Frozen):
+    title: str
+    source: str
+    model: str
+    provider: str
+    size: str
+    fps: int | None
+    style: str | None
+    seed: int | None
+    clips: Literal["packed", "per-shot"]
+
+
+class ClipPlan(Frozen):
+    version: int = PLAN_VERSION
+    time_unit: Literal["ms"] = "ms"
+    story: PlanHeader
+    clips: tuple[Clip, ...]
+    duration: int
+    """Length of the finished film, ms (crossfades overlap)."""
+    render_seconds: int
+    cost_usd: float
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ClipPlan:
+        return cls.model_validate_json(text)
+
+    @classmethod
+    def read(cls, path: Path) -> ClipPlan:
+        return cls.from_json(path.read_text(encoding="utf-8"))

@@ -1,0 +1,1 @@
+"""One module per `storyc` command; each defines `register(app)`."""

@@ -1,0 +1,144 @@
+"""Diagnostics as data, and the ways they are shown (ruff's snippet, concise, JSON).
+
+A `Diagnostic` is a value: code, kebab-case name, severity, span, message, help and an
+optional `Fix`. The checker, the parser, `lint`, the language server and the board all
+produce or show these same values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from storyc.model import Span
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Edit(BaseModel):
+    """Replace the text in `span` by `text` (an empty span inserts)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    span: Span
+    text: str
+
+
+class Fix(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    edits: tuple[Edit, ...]
+    safe: bool = True
+    """Safe fixes are applied by `lint --fix`; unsafe ones only on request."""
+
+
+class Diagnostic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    span: Span
+    file: str = "<story>"
+    help: str | None = None
+    fix: Fix | None = None
+    data: dict[str, Any] | None = None
+    """Facts a quick fix or an editor can use without re-analysis (e.g. candidates)."""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.span.line, self.span.column, self.code)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.value,
+            "message": self.message,
+            "help": self.help,
+            "file": self.file,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "fix": None
+            if self.fix is None
+            else {
+                "title": self.fix.title,
+                "safe": self.fix.safe,
+                "edits": [
+                    {
+                        "line": e.span.line,
+                        "column": e.span.column,
+                        "end_line": e.span.end_line,
+                        "end_column": e.span.end_column,
+                        "text": e.text,
+                    }
+                    for e in self.fix.edits
+                ],
+            },
+        }
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.is_error for d in diagnostics)
+
+
+def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+def render_concise(diagnostic: Diagnostic) -> str:
+    d = diagnostic
+    return f"{d.file}:{d.span.line}:{d.span.column}: {d.code} [{d.severity}] {d.message}"
+
+
+def render_full(diagnostic: Diagnostic, source: str | None) -> str:
+    """ruff's shape: a header, a `-->` pointer, the source line with carets, then help."""
+    d = diagnostic
+    out = [f"{d.severity}[{d.code} {d.name}]: {d.message}"]
+    out.append(f" --> {d.file}:{d.span.line}:{d.span.column}")
+    lines = source.splitlines() if source is not None else []
+    if 1 <= d.span.line <= len(lines):
+        text = lines[d.span.line - 1].replace("\t", " ")
+        number = str(d.span.line)
+        pad = " " * len(number)
+        end = d.span.end_column if d.span.end_line == d.span.line else len(text) + 1
+        width = max(1, min(end, len(text) + 1) - d.span.column)
+        caret = " " * (d.span.column - 1) + "^" * width
+        out += [f"{pad} |", f"{number} | {text}", f"{pad} | {caret}"]
+    if d.help:
+        out.append(f"help: {d.help}")
+    if d.fix:
+        out.append(f"fix: {d.fix.title}")
+    return "\n".join(out)
+
+
+def render_json(diagnostics: Sequence[Diagnostic]) -> str:
+    return json.dumps([d.as_json() for d in diagnostics], indent=2, ensure_ascii=False)
+
+
+def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
+    errors = sum(d.severity is Severity.ERROR for d in diagnostics)
+    warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+    if not errors and not warnings:
+        return "All checks passed."
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return "Found " + " and ".join(parts) + "."

@@ -1,0 +1,167 @@
+"""What `storyc render` shows: the cost before paying, a bar per clip, a summary table.
+
+Kept apart from the scheduler so the engine stays free of terminal code. On a terminal each
+clip gets a live rich progress bar (queued, in progress with the provider's percentage,
+downloading); elsewhere (CI logs, pipes) one plain line per clip as it finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from storyc.clipplan import Clip, ClipPlan
+from storyc.render.scheduler import Phase, RenderReport, shot_location
+
+_PHASE_TEXT: dict[Phase, str] = {
+    "queued": "queued",
+    "cached": "cached",
+    "submitting": "submitting",
+    "resumed": "resumed",
+    "in_progress": "rendering",
+    "downloading": "downloading",
+    "done": "done",
+    "failed": "failed",
+}
+_FINAL: set[Phase] = {"cached", "done", "failed"}
+
+
+def _seconds(clip: Clip) -> str:
+    return f"{clip.render_ms / 1000:g} s"
+
+
+def show_cost(
+    con: Console,
+    plan: ClipPlan,
+    cached: Sequence[Clip],
+    in_flight: Sequence[Clip],
+    to_pay: Sequence[Clip],
+    cost: float,
+    provider: str,
+) -> None:
+    """The clips a paid run will submit, what it will not pay for, and the estimate."""
+    table = Table(title=f"{provider}: clips to render", title_justify="left")
+    for column in ("#", "clip", "model", "size", "length", "est. cost"):
+        table.add_column(column, justify="right" if column in ("#", "est. cost") else "left")
+    for clip in to_pay:
+        table.add_row(
+            f"{clip.index:02d}",
+            clip.id,
+            clip.model,
+            clip.size,
+            _seconds(clip),
+            f"${clip.cost_usd:.2f}",
+        )
+    con.print(table)
+    if cached:
+        con.print(f"{len(cached)} clip(s) already in the cache: free.")
+    if in_flight:
+        con.print(
+            f"{len(in_flight)} clip(s) submitted by an earlier run: collected, not paid again."
+        )
+    con.print(
+        f"Estimated cost: [bold]${cost:.2f}[/] for {len(to_pay)} clip(s) "
+        f"({sum(c.render_ms for c in to_pay) / 1000:g} s rendered)."
+    )
+
+
+class ClipProgress:
+    """A bar per clip; `update` is the scheduler's progress callback."""
+
+    def __init__(self, con: Console, clips: Sequence[Clip]):
+        self.con = con
+        self.live = con.is_terminal
+        self._tasks: dict[str, TaskID] = {}
+        self._clips = list(clips)
+        self._progress = Progress(
+            TextColumn("{task.fields[label]}"),
+            BarColumn(),
+            TextColumn("{task.fields[state]:<11}"),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=con,
+            transient=False,
+            disable=not self.live,
+        )
+
+    def __enter__(self) -> ClipProgress:
+        if self.live:
+            self._progress.start()
+        for clip in self._clips:
+            self._tasks[clip.id] = self._progress.add_task(
+                "", total=100, label=f"{clip.index:02d} {clip.id[:10]}", state="queued"
+            )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.live:
+            self._progress.stop()
+
+    def update(self, clip: Clip, phase: Phase, percent: float | None) -> None:
+        task = self._tasks.get(clip.id)
+        if task is None:
+            return
+        fields: dict[str, object] = {"state": _PHASE_TEXT[phase]}
+        if phase in ("cached", "done"):
+            fields["completed"] = 100
+        elif phase == "downloading":
+            fields["completed"] = max(self._completed(task), 95)
+        elif percent is not None:
+            fields["completed"] = min(max(percent, 0.0), 100.0) * 0.95
+        self._progress.update(task, **fields)  # type: ignore[arg-type]
+        if not self.live and phase in _FINAL:
+            self.con.print(
+                f"clip {clip.index:02d} {clip.id}: {_PHASE_TEXT[phase]}", highlight=False
+            )
+
+    def _completed(self, task: TaskID) -> float:
+        with contextlib.suppress(KeyError, IndexError):
+            return float(self._progress.tasks[task].completed)
+        return 0.0
+
+
+def show_summary(con: Console, report: RenderReport, plan: ClipPlan) -> None:
+    """One row per clip (status, file or error), then the totals and every failure in full."""
+    rendered = {r.clip.id: r for r in report.rendered}
+    failed = {f.clip.id: f for f in report.failures}
+    table = Table(title="render summary", title_justify="left")
+    for column in ("#", "clip", "shots at", "length", "status", "file"):
+        table.add_column(column)
+    for clip in plan.clips:
+        if clip.id in rendered:
+            done = rendered[clip.id]
+            status = "cached" if done.cached else ("resumed" if done.resumed else "rendered")
+            where = _relative(done.path)
+        else:
+            status = "[red]failed[/]" if clip.id in failed else "skipped"
+            where = failed[clip.id].message if clip.id in failed else ""
+        table.add_row(
+            f"{clip.index:02d}", clip.id, shot_location(clip), _seconds(clip), status, where
+        )
+    con.print(table)
+    fresh = sum(1 for r in report.rendered if not r.cached)
+    con.print(
+        f"{len(plan.clips)} clip(s): {fresh} rendered, {report.cached} cached, "
+        f"{len(report.failures)} failed; {report.submitted} job(s) submitted, "
+        f"{report.resumed} resumed, in {report.elapsed_s:.1f} s.",
+        highlight=False,
+    )
+    for failure in report.failures:
+        con.print(f"[red]error:[/] {failure}", highlight=False)
+
+
+def _relative(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd()))
+    return str(path)
