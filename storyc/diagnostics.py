@@ -111,7 +111,7 @@ def render_full(diagnostic: Diagnostic, source: str | None) -> str:
     d = diagnostic
     out = [f"{d.severity}[{d.code} {d.name}]: {d.message}"]
     out.append(f" --> {d.file}:{d.span.line}:{d.span.column}")
-    lines = source.splitlines() if source is not None else []
+    lines = source.split("\n") if source is not None else []
     if 1 <= d.span.line <= len(lines):
         text = lines[d.span.line - 1].replace("\t", " ")
         number = str(d.span.line)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
+import secrets
 import time
 from pathlib import Path
 
@@ -98,9 +98,16 @@ class ClipCache:
         """
         self.ensure()
         self.path_for(clip_id)  # validates the id
-        fd, name = tempfile.mkstemp(prefix=f".{clip_id}.", suffix=".mp4.part", dir=self.root)
-        os.close(fd)
-        return Path(name)
+        while True:
+            path = self.root / f".{clip_id}.{secrets.token_hex(6)}.mp4.part"
+            try:
+                # Not mkstemp: its 0600 would follow the file into the cache and the
+                # output folder; 0666 minus the umask is what any other file gets.
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            os.close(fd)
+            return path
 
     def store(self, clip_id: str, source: Path) -> tuple[Path, MediaInfo]:
         """Probe `source`, flush it to disk and move it into the cache atomically.

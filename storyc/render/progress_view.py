@@ -136,13 +136,17 @@ def show_summary(con: Console, report: RenderReport, plan: ClipPlan) -> None:
     rendered = {r.clip.id: r for r in report.rendered}
     failed = {f.clip.id: f for f in report.failures}
     table = Table(title="render summary", title_justify="left")
-    for column in ("#", "clip", "shots at", "length", "status", "file"):
-        table.add_column(column)
+    table.add_column("#", justify="right")
+    table.add_column("clip", no_wrap=True)
+    table.add_column("first shot", overflow="fold")
+    table.add_column("length", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("file or error", overflow="fold")
     for clip in plan.clips:
         if clip.id in rendered:
             done = rendered[clip.id]
             status = "cached" if done.cached else ("resumed" if done.resumed else "rendered")
-            where = _relative(done.path)
+            where = done.path.name
         else:
             status = "[red]failed[/]" if clip.id in failed else "skipped"
             where = failed[clip.id].message if clip.id in failed else ""
@@ -151,12 +155,17 @@ def show_summary(con: Console, report: RenderReport, plan: ClipPlan) -> None:
         )
     con.print(table)
     fresh = sum(1 for r in report.rendered if not r.cached)
-    con.print(
+    line = (
         f"{len(plan.clips)} clip(s): {fresh} rendered, {report.cached} cached, "
-        f"{len(report.failures)} failed; {report.submitted} job(s) submitted, "
-        f"{report.resumed} resumed, in {report.elapsed_s:.1f} s.",
-        highlight=False,
+        f"{len(report.failures)} failed, in {report.elapsed_s:.1f} s"
     )
+    if report.paid:
+        line += (
+            f"; {report.submitted} job(s) paid for, {report.resumed} collected from earlier runs"
+        )
+    con.print(line + ".", highlight=False)
+    if report.rendered:
+        con.print(f"clips in {_relative(report.rendered[0].path.parent)}", highlight=False)
     for failure in report.failures:
         con.print(f"[red]error:[/] {failure}", highlight=False)
 

@@ -95,6 +95,8 @@ class RenderReport:
     """Jobs submitted (paid for) in this run."""
     resumed: int = 0
     elapsed_s: float = 0.0
+    provider: str = ""
+    paid: bool = False
 
     @property
     def ok(self) -> bool:
@@ -138,7 +140,7 @@ class _Engine:
         self.journal = journal
         self.force = force
         self.progress = progress
-        self.report = RenderReport()
+        self.report = RenderReport(provider=renderer.name, paid=bool(renderer.paid))
         self.poll_min_s = float(getattr(renderer, "poll_interval_s", 1.0) or 1.0)
 
     def emit(self, clip: Clip, phase: Phase, percent: float | None = None) -> None:
@@ -319,7 +321,7 @@ async def render_plan(
             except StorycError as exc:
                 engine.emit(clip, "failed")
                 return engine.fail(clip, exc.message).failure
-            except Exception as exc:  # noqa: BLE001 - one clip's bug must not sink the others
+            except Exception as exc:  # one clip's bug must not sink the others
                 engine.emit(clip, "failed")
                 # Any job it had stays active in the journal: the next run collects it.
                 text = f"unexpected error ({type(exc).__name__}): {exc}"

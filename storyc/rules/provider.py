@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyc.build import format_ms
-from storyc.capabilities import PROVIDERS, CapabilityTable, Offering, aspect_ratio
+from storyc.capabilities import PROVIDERS, CapabilityTable, Offering, aspect_ratio, size_for_aspect
 from storyc.diagnostics import Diagnostic, Edit, Fix, Severity
 from storyc.model import AUDIO_CUE_KEYS, Span, Story
 from storyc.plan import ClipDraft, cameos_in, resolve_path, story_size
@@ -77,11 +77,14 @@ def check_story_against(
     size = story_size(story, offering)
     real = offering.mirrors or offering.provider
     where = f"{offering.model} on {real}" + (" (the preview checks as that)" if offering.mirrors else "")
-    if size not in offering.sizes:
-        key = "size" if story.header.size else "aspect"
+    aspect = story.header.aspect
+    if story.header.size and size not in offering.sizes:
+        yield R["P204"].diagnostic(f"{where} does not render {size}", _text_span(story, "size"), file,
+                                   help=f"it renders: {', '.join(offering.sizes)}")
+    elif not story.header.size and aspect and size_for_aspect(offering, aspect) is None:
         yield R["P204"].diagnostic(
-            f"{where} does not render {size if key == 'size' else story.header.aspect}",
-            _text_span(story, key), file, help=f"it renders: {', '.join(offering.sizes)}")
+            f"{where} does not render the aspect {aspect}", _text_span(story, "aspect"), file,
+            help=f"it renders: {', '.join(sorted({aspect_ratio(s) for s in offering.sizes}))}")
     header_seed = story.header.seed
     if header_seed is not None:
         yield from _seed(offering, header_seed, _text_span(story, "seed"), where, file)

@@ -209,6 +209,9 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
     shots = story.shots
     for scene in story.scenes:
         for position, shot in enumerate(scene.shots):
+            if shot.seed is not None and shot.seed_span and not 1 <= shot.seed <= MAX_SEED:
+                yield R["S113"].diagnostic(f"a seed is between 1 and {MAX_SEED}, not {shot.seed}",
+                                           shot.seed_span, file)
             if shot.duration_ms <= 0:
                 yield R["C305"].diagnostic("a shot needs a length above zero", shot.duration_span, file)
             if not any(c.key == "action" and c.text.strip() for c in shot.cues) and not shot.dialogue:

@@ -1,0 +1,75 @@
+"""`storyc render FILE`: every clip of the story as a video file, cached and journaled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from storyc.commands.compile import compile_or_exit, default_out_dir
+from storyc.errors import StorycError, UsageError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def render(
+        file: Annotated[Path, typer.Argument(help="The .story file to render.")],
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", "-o", help="Output folder (default build/<story name>)."),
+        ] = None,
+        provider: Annotated[
+            str | None,
+            typer.Option(
+                "--provider",
+                "-p",
+                help="Render with this provider instead of the header's "
+                "(preview: free and offline; openai, fal, prodia: paid, need a key).",
+            ),
+        ] = None,
+        jobs: Annotated[int, typer.Option("--jobs", "-j", help="Clips in flight at once.")] = 4,
+        yes: Annotated[
+            bool, typer.Option("--yes", "-y", help="Pay without asking (needed off a terminal).")
+        ] = False,
+        max_cost: Annotated[
+            float | None,
+            typer.Option("--max-cost", help="Refuse to start a run estimated above this (USD)."),
+        ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Render again even clips already in the cache.")
+        ] = False,
+    ) -> None:
+        """Render every clip to DIR/clips/NN-<id>.mp4 (and write DIR/plan.json).
+
+        Rendered clips are cached (`.storyc/cache` beside the story, or $STORYC_CACHE_DIR)
+        and never paid for twice; a run that was interrupted picks up its jobs where they
+        were. Exit status: 0 all clips rendered, 1 a clip failed or the story has errors.
+        """
+        from storyc.render.scheduler import render_to_dir
+
+        if jobs < 1:
+            raise UsageError(f"--jobs must be at least 1, not {jobs}")
+        if max_cost is not None and max_cost < 0:
+            raise UsageError("--max-cost must not be negative")
+        compilation = compile_or_exit(file, provider)
+        assert compilation.plan is not None
+        console = Console(stderr=True)
+        report = render_to_dir(
+            compilation.plan,
+            out or default_out_dir(file),
+            provider=compilation.plan.story.provider,
+            jobs=jobs,
+            force=force,
+            yes=yes,
+            max_cost=max_cost,
+            console=console,
+        )
+        if not report.ok:
+            count = len(report.failures)
+            raise StorycError(
+                f"{count} clip{'s' if count != 1 else ''} failed; the others are in "
+                f"{(out or default_out_dir(file)) / 'clips'}",
+                hint="run the same command again to retry only what is missing",
+            )

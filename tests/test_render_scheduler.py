@@ -1,0 +1,285 @@
+"""The scheduler: cache first, journal always, failures reported, nothing paid for twice."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from render_clips import StubProvider, make_clip, make_plan, paid_plan
+from rich.console import Console
+
+from storyc.clipplan import Clip, ClipPlan
+from storyc.errors import StorycError
+from storyc.probe import probe
+from storyc.render.cache import ClipCache
+from storyc.render.errors import KeyRefused
+from storyc.render.journal import JOURNAL_NAME, Journal
+from storyc.render.preview import PreviewRenderer
+from storyc.render.scheduler import Phase, render_plan, render_to_dir
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
+
+def quiet() -> Console:
+    return Console(file=io.StringIO(), width=120)
+
+
+async def run(plan: ClipPlan, renderer: object, cache_dir: Path, **options: object):
+    with Journal.in_folder(cache_dir) as journal:
+        return await render_plan(
+            plan,
+            renderer,  # type: ignore[arg-type]
+            cache=ClipCache(cache_dir),
+            journal=journal,
+            **options,  # type: ignore[arg-type]
+        )
+
+
+def preview_plan() -> ClipPlan:
+    return make_plan(
+        [
+            make_clip(1, render_ms=4000, shots=((0, 2000), (2000, 3600))),
+            make_clip(2, render_ms=8000, shots=((0, 7000),), film_start=3600, dialogue=True),
+        ]
+    )
+
+
+def test_render_to_dir_writes_the_plan_and_the_clips(tmp_path: Path) -> None:
+    plan = preview_plan()
+    out, cache = tmp_path / "build", tmp_path / "cache"
+    report = render_to_dir(plan, out, jobs=2, console=quiet(), cache_dir=cache)
+    assert report.ok and report.cached == 0
+    assert ClipPlan.read(out / "plan.json") == plan
+    assert [r.path.name for r in report.rendered] == [f"{c.stem}.mp4" for c in plan.clips]
+    for rendered in report.rendered:
+        info = probe(rendered.path)
+        assert rendered.path.parent == out / "clips"
+        assert info.size == rendered.clip.size
+        assert info.video_frames == rendered.clip.render_ms * 24 // 1000
+        assert info.fps == 24 and info.audio_codec == "aac"
+        # A link into the cache, not a second copy of the bytes.
+        assert rendered.path.samefile(cache / f"{rendered.clip.id}.mp4")
+
+
+def test_a_second_run_renders_nothing_and_force_renders_again(tmp_path: Path) -> None:
+    plan = preview_plan()
+    out, cache = tmp_path / "build", tmp_path / "cache"
+    render_to_dir(plan, out, console=quiet(), cache_dir=cache)
+    again = render_to_dir(plan, out, console=quiet(), cache_dir=cache)
+    assert again.ok and again.cached == 2 and again.submitted == 0
+    forced = render_to_dir(plan, out, force=True, console=quiet(), cache_dir=cache)
+    assert forced.cached == 0 and forced.submitted == 2
+
+
+def test_clips_of_an_earlier_plan_leave_the_output_folder(tmp_path: Path) -> None:
+    out, cache = tmp_path / "build", tmp_path / "cache"
+    render_to_dir(make_plan([make_clip(1)]), out, console=quiet(), cache_dir=cache)
+    changed = make_plan([make_clip(1, render_ms=8000, shots=((0, 8000),))])
+    render_to_dir(changed, out, console=quiet(), cache_dir=cache)
+    assert sorted(p.name for p in (out / "clips").iterdir()) == [f"{changed.clips[0].stem}.mp4"]
+    assert len(list(cache.glob("*.mp4"))) == 2  # the cache still has both
+
+
+async def test_progress_goes_from_queued_to_done_with_the_providers_percentage(
+    tmp_path: Path,
+) -> None:
+    plan = paid_plan(1)
+    seen: list[tuple[Phase, float | None]] = []
+
+    def progress(clip: Clip, phase: Phase, percent: float | None) -> None:
+        seen.append((phase, percent))
+
+    stub = StubProvider(tmp_path / "provider", auto_complete_s=0.2, poll_s=0.02)
+    report = await run(plan, stub, tmp_path / "cache", progress=progress)
+    assert report.ok and report.submitted == 1
+    phases = [phase for phase, _ in seen]
+    assert phases[:2] == ["queued", "submitting"]
+    assert phases[-2:] == ["downloading", "done"]
+    percents = [p for phase, p in seen if phase == "in_progress"]
+    assert percents and all(p is not None for p in percents)
+    # retry_after_s (20 ms) was honoured, not the default one-second poll.
+    assert stub.status_calls >= 5
+
+
+async def test_jobs_run_concurrently_up_to_the_limit(tmp_path: Path) -> None:
+    plan = paid_plan(4)
+    stub = StubProvider(tmp_path / "provider", auto_complete_s=0.5, poll_s=0.02)
+    started = time.perf_counter()
+    report = await run(plan, stub, tmp_path / "cache", jobs=4)
+    assert report.ok and len(report.rendered) == 4
+    # Four half-second jobs side by side, not one after the other (2 s).
+    assert time.perf_counter() - started < 1.8
+
+
+async def test_a_failed_job_is_reported_with_its_line_and_the_others_go_on(tmp_path: Path) -> None:
+    plan = paid_plan(3)
+    provider = tmp_path / "provider"
+    stub = StubProvider(provider)
+    (provider / "fail-2").write_text("Your request was blocked by our moderation system.")
+    report = await run(plan, stub, tmp_path / "cache")
+    assert not report.ok
+    assert [r.clip.index for r in report.rendered] == [1, 3]
+    (failure,) = report.failures
+    assert failure.clip.index == 2
+    assert failure.message == "Your request was blocked by our moderation system."
+    assert failure.location == "stories/cafe.story:21"
+    assert "stories/cafe.story:21" in str(failure)
+    with Journal.in_folder(tmp_path / "cache") as journal:
+        assert journal.latest(plan.clips[1].id, "stub").status == "failed"  # type: ignore[union-attr]
+    # Fixed at the provider's end: the rerun submits only the failed clip.
+    (provider / "fail-2").unlink()
+    rerun = await run(plan, StubProvider(provider), tmp_path / "cache")
+    assert rerun.ok and rerun.submitted == 1 and rerun.cached == 2
+    assert stub.submits().count(plan.clips[1].id) == 2
+
+
+async def test_a_refused_key_stops_the_run(tmp_path: Path) -> None:
+    stub = StubProvider(tmp_path / "provider", refuse_key=True)
+    with pytest.raises(KeyRefused):
+        await run(paid_plan(3), stub, tmp_path / "cache")
+
+
+async def test_a_job_we_could_not_follow_is_kept_and_collected_later(tmp_path: Path) -> None:
+    plan = paid_plan(2)
+    provider = tmp_path / "provider"
+    down = StubProvider(provider, unavailable_status=True)
+    report = await run(plan, down, tmp_path / "cache")
+    assert len(report.failures) == 2
+    assert all(f.retry_collects for f in report.failures)
+    assert "run again to collect it" in str(report.failures[0])
+    back = StubProvider(provider)
+    rerun = await run(plan, back, tmp_path / "cache")
+    assert rerun.ok and rerun.submitted == 0 and rerun.resumed == 2
+    assert len(back.submits()) == 2  # one submit per clip over both runs
+
+
+async def test_a_download_cut_short_is_fetched_again_and_never_cached(tmp_path: Path) -> None:
+    stub = StubProvider(tmp_path / "provider", cut_downloads=1)
+    report = await run(paid_plan(1), stub, tmp_path / "cache")
+    assert report.ok and stub.downloads == 2 and report.submitted == 1
+    assert probe(report.rendered[0].path).video_frames == 96
+    assert not list((tmp_path / "cache").glob("*.part"))
+
+
+async def test_a_lost_cache_file_is_fetched_from_the_finished_job(tmp_path: Path) -> None:
+    plan = paid_plan(1)
+    stub = StubProvider(tmp_path / "provider")
+    first = await run(plan, stub, tmp_path / "cache")
+    first.rendered[0].path.unlink()
+    again = await run(plan, stub, tmp_path / "cache")
+    assert again.ok and again.submitted == 0 and again.resumed == 1
+    assert len(stub.submits()) == 1
+
+
+def test_a_paid_run_off_a_terminal_needs_yes(tmp_path: Path) -> None:
+    stub = StubProvider(tmp_path / "provider")
+    console = quiet()
+    with pytest.raises(StorycError, match="--yes"):
+        render_to_dir(paid_plan(2), tmp_path / "out", renderer=stub, console=console,
+                      cache_dir=tmp_path / "cache")  # fmt: skip
+    assert stub.submits() == []
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "Estimated cost" in shown and "$0.80" in shown
+
+
+def test_max_cost_refuses_before_paying_and_counts_only_uncached_clips(tmp_path: Path) -> None:
+    stub = StubProvider(tmp_path / "provider")
+    cache = tmp_path / "cache"
+    with pytest.raises(StorycError, match="over --max-cost"):
+        render_to_dir(paid_plan(3), tmp_path / "out", renderer=stub, yes=True, max_cost=1.0,
+                      console=quiet(), cache_dir=cache)  # fmt: skip
+    assert stub.submits() == []
+    # Two clips rendered (and paid) in a smaller run: the third alone fits the budget.
+    render_to_dir(paid_plan(2), tmp_path / "out", renderer=stub, yes=True, console=quiet(),
+                  cache_dir=cache)  # fmt: skip
+    report = render_to_dir(paid_plan(3), tmp_path / "out", renderer=stub, yes=True,
+                           max_cost=0.5, console=quiet(), cache_dir=cache)  # fmt: skip
+    assert report.ok and report.submitted == 1 and report.cached == 2
+    assert len(stub.submits()) == 3
+
+
+def test_a_plan_for_another_provider_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StorycError, match="compile again"):
+        render_to_dir(paid_plan(1), tmp_path, provider="preview", console=quiet(),
+                      cache_dir=tmp_path / "cache")  # fmt: skip
+
+
+def test_the_preview_needs_no_consent(tmp_path: Path) -> None:
+    report = render_to_dir(make_plan([make_clip()]), tmp_path / "out", renderer=PreviewRenderer(),
+                           console=quiet(), cache_dir=tmp_path / "cache")  # fmt: skip
+    assert report.ok and not report.paid
+
+
+# --- kill -9 ----------------------------------------------------------------------------
+
+CHILD = """
+import asyncio, sys
+from pathlib import Path
+from render_clips import StubProvider, paid_plan
+from storyc.render.cache import ClipCache
+from storyc.render.journal import Journal
+from storyc.render.scheduler import render_plan
+
+provider, cache = Path(sys.argv[1]), Path(sys.argv[2])
+stub = StubProvider(provider, auto_complete_s=None, poll_s=0.05)
+report = asyncio.run(render_plan(paid_plan(3), stub, cache=ClipCache(cache),
+                                 journal=Journal.in_folder(cache), jobs=4))
+print(report.submitted, report.resumed, len(report.rendered), len(report.failures))
+"""
+
+
+def _child(provider: Path, cache: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])}
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(provider), str(cache)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _journaled(cache: Path) -> int:
+    path = cache / JOURNAL_NAME
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(path, timeout=5)
+    try:
+        return db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+    except sqlite3.OperationalError:  # the child has not created the table yet
+        return 0
+    finally:
+        db.close()
+
+
+def test_a_run_killed_after_submitting_resumes_and_submits_nothing_twice(tmp_path: Path) -> None:
+    provider, cache = tmp_path / "provider", tmp_path / "cache"
+    first = _child(provider, cache)
+    deadline = time.monotonic() + 30
+    while _journaled(cache) < 3:
+        assert first.poll() is None, first.stderr.read() if first.stderr else ""
+        assert time.monotonic() < deadline, "the child never journaled its jobs"
+        time.sleep(0.05)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert first.returncode == -signal.SIGKILL
+    stub = StubProvider(provider)
+    assert len(stub.submits()) == 3
+    assert not list(cache.glob("*.mp4"))  # nothing was finished before the kill
+
+    (provider / "release").write_text("")  # the provider finishes the jobs meanwhile
+    second = _child(provider, cache)
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert out.split() == ["0", "3", "3", "0"]  # nothing submitted, three resumed
+    assert sorted(stub.submits()) == sorted(c.id for c in paid_plan(3).clips)
+    for clip in paid_plan(3).clips:
+        assert probe(cache / f"{clip.id}.mp4").video_frames == 96
