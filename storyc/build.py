@@ -97,10 +97,19 @@ class _Builder:
         self.file = file
         self.diagnostics: list[Diagnostic] = []
 
-    def error(self, code: str, name: str, message: str, span: Span, help: str | None = None) -> None:
+    def error(
+        self, code: str, name: str, message: str, span: Span, help: str | None = None
+    ) -> None:
         self.diagnostics.append(
-            Diagnostic(code=code, name=name, severity=Severity.ERROR, message=message,
-                       span=span, file=self.file, help=help)
+            Diagnostic(
+                code=code,
+                name=name,
+                severity=Severity.ERROR,
+                message=message,
+                span=span,
+                file=self.file,
+                help=help,
+            )
         )
 
     def line_span(self, first: Token, last: Token) -> Span:
@@ -135,15 +144,32 @@ class _Builder:
         else:
             text = ""
             text_span = Span.point(key_span.line, key_span.end_column + 1, 0)
-        span = Span(line=key_span.line, column=key_span.column,
-                    end_line=text_span.end_line, end_column=max(text_span.end_column, key_span.end_column + 1))
-        return Property(key=str(key_token), text=text, span=span, key_span=key_span,
-                        text_span=text_span, references=_references(text, text_span))
+        span = Span(
+            line=key_span.line,
+            column=key_span.column,
+            end_line=text_span.end_line,
+            end_column=max(text_span.end_column, key_span.end_column + 1),
+        )
+        return Property(
+            key=str(key_token),
+            text=text,
+            span=span,
+            key_span=key_span,
+            text_span=text_span,
+            references=_references(text, text_span),
+        )
 
     def cue(self, prop: Property, origin: str = "shot", origin_name: str | None = None) -> Cue:
-        return Cue(key=prop.key, text=prop.text, span=prop.span, key_span=prop.key_span,
-                   text_span=prop.text_span, origin=origin, origin_name=origin_name,  # type: ignore[arg-type]
-                   references=prop.references)
+        return Cue(
+            key=prop.key,
+            text=prop.text,
+            span=prop.span,
+            key_span=prop.key_span,
+            text_span=prop.text_span,
+            origin=origin,
+            origin_name=origin_name,  # type: ignore[arg-type]
+            references=prop.references,
+        )
 
     def body(self, tree: Tree) -> list[Property]:
         for child in tree.children:
@@ -171,8 +197,10 @@ class _Builder:
             span=self.line_span(speaker, text_token),
             speaker_span=speaker_span,
             text_span=text_span,
-            references=(Reference(name=str(speaker)[1:], span=speaker_span),)
-            + _references(str(text_token), text_span),
+            references=(
+                Reference(name=str(speaker)[1:], span=speaker_span),
+                *_references(str(text_token), text_span),
+            ),
         )
 
     def transition(self, tree: Tree) -> Transition:
@@ -181,8 +209,11 @@ class _Builder:
         duration = next((t for t in tokens if t.type == "DURATION"), None)
         ms = parse_duration_ms(str(duration)) if duration is not None else 0
         kind = str(kinds[0]) if kinds else "cut"
-        return Transition(kind=kind, duration_ms=ms or 0,  # type: ignore[arg-type]
-                          span=self.line_span(tokens[0], tokens[-1]))
+        return Transition(
+            kind=kind,
+            duration_ms=ms or 0,  # type: ignore[arg-type]
+            span=self.line_span(tokens[0], tokens[-1]),
+        )
 
     # -- blocks -----------------------------------------------------------------------------
 
@@ -191,29 +222,50 @@ class _Builder:
         seen: dict[str, Property] = {}
         for prop in pairs:
             if prop.key in seen:
-                self.error("S108", "duplicate-header-key", f"`{prop.key}` is set twice in the header",
-                           prop.key_span, help=f"keep one; the first is on line {seen[prop.key].span.line}")
+                self.error(
+                    "S108",
+                    "duplicate-header-key",
+                    f"`{prop.key}` is set twice in the header",
+                    prop.key_span,
+                    help=f"keep one; the first is on line {seen[prop.key].span.line}",
+                )
                 continue
             seen[prop.key] = prop
             value = prop.text.strip()
             if prop.key in ("fps", "seed", "takes"):
                 if not value.isdigit():
-                    self.error("S113", "bad-header-value", f"`{prop.key}` must be a whole number, not `{value}`",
-                               prop.text_span, help=f"for example `{prop.key}: {24 if prop.key == 'fps' else 1 if prop.key == 'takes' else 42}`")
+                    self.error(
+                        "S113",
+                        "bad-header-value",
+                        f"`{prop.key}` must be a whole number, not `{value}`",
+                        prop.text_span,
+                        help=f"for example `{prop.key}: {24 if prop.key == 'fps' else 1 if prop.key == 'takes' else 42}`",
+                    )
                     continue
                 values[prop.key] = int(value)
             elif prop.key == "clips":
                 if value not in ("packed", "per-shot"):
-                    self.error("S113", "bad-header-value", f"`clips` is `packed` or `per-shot`, not `{value}`",
-                               prop.text_span)
+                    self.error(
+                        "S113",
+                        "bad-header-value",
+                        f"`clips` is `packed` or `per-shot`, not `{value}`",
+                        prop.text_span,
+                    )
                     continue
                 values[prop.key] = value
             elif prop.key in ("title", "model", "size", "aspect", "style", "provider"):
                 values[prop.key] = value
         return Header(**values, properties=tuple(pairs))  # type: ignore[arg-type]
 
-    def shot(self, tree: Tree, index: int, scene_index: int, scene_cues: Sequence[Cue],
-             location: Location | None, presets: dict[str, Preset]) -> tuple[Shot, list[Transition]]:
+    def shot(
+        self,
+        tree: Tree,
+        index: int,
+        scene_index: int,
+        scene_cues: Sequence[Cue],
+        location: Location | None,
+        presets: dict[str, Preset],
+    ) -> tuple[Shot, list[Transition]]:
         label: str | None = None
         duration_token: Token | None = None
         preset: str | None = None
@@ -266,13 +318,29 @@ class _Builder:
         layers.append(own)
         effective = _fold_cues(layers)
         shot = Shot(
-            index=index, scene_index=scene_index, label=label, duration_ms=duration_ms,
-            duration_text=str(duration_token), preset=preset, preset_span=preset_span,
-            from_image=from_image, from_span=from_span, seed=seed, seed_span=seed_span,
-            takes=takes, own_cues=tuple(own), cues=tuple(effective), dialogue=tuple(dialogue),
-            span=Span(line=header_span.line, column=header_span.column, end_line=span.end_line,
-                      end_column=span.end_column),
-            header_span=header_span, duration_span=duration_span,
+            index=index,
+            scene_index=scene_index,
+            label=label,
+            duration_ms=duration_ms,
+            duration_text=str(duration_token),
+            preset=preset,
+            preset_span=preset_span,
+            from_image=from_image,
+            from_span=from_span,
+            seed=seed,
+            seed_span=seed_span,
+            takes=takes,
+            own_cues=tuple(own),
+            cues=tuple(effective),
+            dialogue=tuple(dialogue),
+            span=Span(
+                line=header_span.line,
+                column=header_span.column,
+                end_line=span.end_line,
+                end_column=span.end_column,
+            ),
+            header_span=header_span,
+            duration_span=duration_span,
         )
         return shot, []
 
@@ -291,7 +359,9 @@ def _fold_cues(layers: Sequence[Sequence[Cue]]) -> list[Cue]:
     return ordered
 
 
-def build_story(items: Sequence[Tree], source: str, file: str = "<story>") -> tuple[Story, list[Diagnostic]]:
+def build_story(
+    items: Sequence[Tree], source: str, file: str = "<story>"
+) -> tuple[Story, list[Diagnostic]]:
     """Build the typed story from the parser's top-level items."""
     b = _Builder(source, file)
     header_pairs: list[Property] = []
@@ -319,25 +389,56 @@ def build_story(items: Sequence[Tree], source: str, file: str = "<story>") -> tu
             props = b.body(item)
             by_key = {p.key: p.text for p in props}
             if kind == "cameo":
-                path_token = next((c for c in item.children[1:] if isinstance(c, Token) and c.type == "STRING"), None)
-                cameos.append(Cameo(
-                    name=str(name_token), path=str(path_token)[1:-1] if path_token else None,
-                    look=by_key.get("look"), voice=by_key.get("voice"), properties=tuple(props),
-                    span=span, name_span=name_span,
-                    path_span=_token_span(path_token) if path_token else None))
+                path_token = next(
+                    (c for c in item.children[1:] if isinstance(c, Token) and c.type == "STRING"),
+                    None,
+                )
+                cameos.append(
+                    Cameo(
+                        name=str(name_token),
+                        path=str(path_token)[1:-1] if path_token else None,
+                        look=by_key.get("look"),
+                        voice=by_key.get("voice"),
+                        properties=tuple(props),
+                        span=span,
+                        name_span=name_span,
+                        path_span=_token_span(path_token) if path_token else None,
+                    )
+                )
             elif kind == "character":
-                characters.append(Character(
-                    name=str(name_token), look=by_key.get("look"), voice=by_key.get("voice"),
-                    properties=tuple(props), span=span, name_span=name_span))
+                characters.append(
+                    Character(
+                        name=str(name_token),
+                        look=by_key.get("look"),
+                        voice=by_key.get("voice"),
+                        properties=tuple(props),
+                        span=span,
+                        name_span=name_span,
+                    )
+                )
             elif kind == "location":
-                cues = tuple(b.cue(p, "location", str(name_token)) for p in props if p.key != "look")
-                locations.append(Location(
-                    name=str(name_token), look=by_key.get("look"), cues=cues,
-                    properties=tuple(props), span=span, name_span=name_span))
+                cues = tuple(
+                    b.cue(p, "location", str(name_token)) for p in props if p.key != "look"
+                )
+                locations.append(
+                    Location(
+                        name=str(name_token),
+                        look=by_key.get("look"),
+                        cues=cues,
+                        properties=tuple(props),
+                        span=span,
+                        name_span=name_span,
+                    )
+                )
             elif kind == "preset":
-                presets.append(Preset(
-                    name=str(name_token), cues=tuple(b.cue(p, "preset", str(name_token)) for p in props),
-                    span=span, name_span=name_span))
+                presets.append(
+                    Preset(
+                        name=str(name_token),
+                        cues=tuple(b.cue(p, "preset", str(name_token)) for p in props),
+                        span=span,
+                        name_span=name_span,
+                    )
+                )
 
     location_by_name = {loc.name: loc for loc in locations}
     preset_by_name = {p.name: p for p in presets}
@@ -365,7 +466,9 @@ def build_story(items: Sequence[Tree], source: str, file: str = "<story>") -> tu
                 scene_cues.append(b.cue(b.pair(child), "scene", title))
             elif isinstance(child, Tree) and child.data == "shot":
                 shot_index += 1
-                shot, _ = b.shot(child, shot_index, scene_number, scene_cues, location_obj, preset_by_name)
+                shot, _ = b.shot(
+                    child, shot_index, scene_number, scene_cues, location_obj, preset_by_name
+                )
                 shots.append(shot)
                 transitions.append(None)
             elif isinstance(child, Tree) and child.data == "transition":
@@ -379,12 +482,24 @@ def build_story(items: Sequence[Tree], source: str, file: str = "<story>") -> tu
                     scenes[-1] = prev.model_copy(update={"transitions": tuple(fixed)})
         bounds = _first_last(tree)
         span = b.line_span(*bounds) if bounds else header_span
-        scenes.append(Scene(
-            index=scene_number, title=title, location=location_name, location_span=location_span,
-            cues=tuple(scene_cues), shots=tuple(shots), transitions=tuple(transitions),
-            span=Span(line=header_span.line, column=header_span.column, end_line=span.end_line,
-                      end_column=span.end_column),
-            header_span=header_span))
+        scenes.append(
+            Scene(
+                index=scene_number,
+                title=title,
+                location=location_name,
+                location_span=location_span,
+                cues=tuple(scene_cues),
+                shots=tuple(shots),
+                transitions=tuple(transitions),
+                span=Span(
+                    line=header_span.line,
+                    column=header_span.column,
+                    end_line=span.end_line,
+                    end_column=span.end_column,
+                ),
+                header_span=header_span,
+            )
+        )
 
     for preceding, transition in between.items():
         if 1 <= preceding <= len(scenes) and scenes[preceding - 1].shots:
@@ -394,7 +509,12 @@ def build_story(items: Sequence[Tree], source: str, file: str = "<story>") -> tu
             scenes[preceding - 1] = prev.model_copy(update={"transitions": tuple(fixed)})
 
     story = Story(
-        path=file, header=b.header(header_pairs), cameos=tuple(cameos), characters=tuple(characters),
-        locations=tuple(locations), presets=tuple(presets), scenes=tuple(scenes),
+        path=file,
+        header=b.header(header_pairs),
+        cameos=tuple(cameos),
+        characters=tuple(characters),
+        locations=tuple(locations),
+        presets=tuple(presets),
+        scenes=tuple(scenes),
     )
     return story, b.diagnostics

@@ -13,9 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import ClassVar
 
 from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import Indenter
 
 from storyc.diagnostics import Diagnostic, Edit, Fix, Severity
@@ -39,8 +40,8 @@ class IndentationError_(Exception):
 
 class StoryIndenter(Indenter):
     NL_type = "_NL"
-    OPEN_PAREN_types: list[str] = []
-    CLOSE_PAREN_types: list[str] = []
+    OPEN_PAREN_types: ClassVar[list[str]] = []
+    CLOSE_PAREN_types: ClassVar[list[str]] = []
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = TAB_WIDTH
@@ -94,8 +95,14 @@ def parse_story(source: str, file: str = "<story>") -> ParsedStory:
     if "\x00" in source:
         line = source[: source.index("\x00")].count("\n") + 1
         diagnostics.append(
-            _syntax(file, "E001", "syntax-error", "this is not a text file (it has NUL bytes)",
-                    Span.point(line, 1), help="a .story file is plain UTF-8 text")
+            _syntax(
+                file,
+                "E001",
+                "syntax-error",
+                "this is not a text file (it has NUL bytes)",
+                Span.point(line, 1),
+                help="a .story file is plain UTF-8 text",
+            )
         )
         return ParsedStory([], diagnostics, source)
     try:
@@ -177,8 +184,12 @@ def _tab_diagnostics(source: str, file: str) -> list[Diagnostic]:
                         title="replace tabs with spaces",
                         edits=(
                             Edit(
-                                span=Span(line=number, column=1, end_line=number,
-                                          end_column=len(indent) + 1),
+                                span=Span(
+                                    line=number,
+                                    column=1,
+                                    end_line=number,
+                                    end_column=len(indent) + 1,
+                                ),
                                 text=indent.replace("\t", " " * TAB_WIDTH),
                             ),
                         ),
@@ -217,8 +228,13 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
     """Turn Lark's exception into one diagnostic with words a writer knows."""
     if isinstance(exc, UnexpectedEOF) or getattr(exc, "line", -1) in (-1, None):
         last = max(1, source.rstrip("\n").count("\n") + 1)
-        return _syntax(file, "E001", "syntax-error", "the story ends in the middle of a line",
-                       Span.point(last, 1))
+        return _syntax(
+            file,
+            "E001",
+            "syntax-error",
+            "the story ends in the middle of a line",
+            Span.point(last, 1),
+        )
     line = int(exc.line)
     column = int(exc.column)
     text = _line_text(source, line)
@@ -233,20 +249,29 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
         line = exc.token.end_line or line
         text = _line_text(source, line)
         first_col = len(text) - len(text.lstrip(" \t")) + 1
-        return _syntax(file, "E005", "bad-indentation",
-                       "this line is indented more than the line above allows",
-                       Span(line=line, column=1, end_line=line, end_column=first_col),
-                       help="only the lines inside a block (`shot ...:`, `scene ...:`, a "
-                       "declaration) are indented, all by the same amount")
+        return _syntax(
+            file,
+            "E005",
+            "bad-indentation",
+            "this line is indented more than the line above allows",
+            Span(line=line, column=1, end_line=line, end_column=first_col),
+            help="only the lines inside a block (`shot ...:`, `scene ...:`, a "
+            "declaration) are indented, all by the same amount",
+        )
 
     char = text[column - 1] if 0 < column <= len(text) else ""
     if char == '"' and text.count('"', column - 1) % 2 == 1:
         return _syntax(
-            file, "E003", "unterminated-quote", "this quote is never closed",
+            file,
+            "E003",
+            "unterminated-quote",
+            "this quote is never closed",
             Span(line=line, column=column, end_line=line, end_column=len(text) + 1),
             help='close it with `"` on the same line',
-            fix=Fix(title='add the closing `"`',
-                    edits=(Edit(span=Span.point(line, len(text.rstrip()) + 1, 0), text='"'),)),
+            fix=Fix(
+                title='add the closing `"`',
+                edits=(Edit(span=Span.point(line, len(text.rstrip()) + 1, 0), text='"'),),
+            ),
         )
 
     # A block keyword or cue key misspelled at the start of the line.
@@ -255,89 +280,165 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
         guess = _did_you_mean(first_word, BLOCK_KEYWORDS) if looks_like_block else None
         if guess:
             return _syntax(
-                file, "E007", "unknown-block", f"`{first_word}` starts no block; did you mean `{guess}`?",
-                Span(line=line, column=first_col, end_line=line, end_column=first_col + len(first_word)),
+                file,
+                "E007",
+                "unknown-block",
+                f"`{first_word}` starts no block; did you mean `{guess}`?",
+                Span(
+                    line=line,
+                    column=first_col,
+                    end_line=line,
+                    end_column=first_col + len(first_word),
+                ),
                 help=f"blocks start with one of: {', '.join(BLOCK_KEYWORDS)}",
-                fix=Fix(title=f"replace with `{guess}`", edits=(
-                    Edit(span=Span(line=line, column=first_col, end_line=line,
-                                   end_column=first_col + len(first_word)), text=guess),)),
+                fix=Fix(
+                    title=f"replace with `{guess}`",
+                    edits=(
+                        Edit(
+                            span=Span(
+                                line=line,
+                                column=first_col,
+                                end_line=line,
+                                end_column=first_col + len(first_word),
+                            ),
+                            text=guess,
+                        ),
+                    ),
+                ),
                 data={"name": first_word, "candidates": [guess]},
             )
 
     if label == "missing-duration" or (first_word == "shot" and "DURATION" in expected):
         found = _token_text(text, column).rstrip(":")
         return _syntax(
-            file, "E008", "bad-duration",
+            file,
+            "E008",
+            "bad-duration",
             f"`{found}` is not a duration; write `4s`, `3.5s`, `1500ms` or `0:04`"
             if found[:1].isdigit()
             else "a shot needs a duration after its label, like `4s`, `3.5s`, `1500ms` or `0:04`",
-            Span(line=line, column=column, end_line=line, end_column=column + max(1, len(_token_text(text, column)))),
-            help="write the shot line as `shot [label] DURATION [with PRESET] [from \"image.png\"] [seed N]:`",
+            Span(
+                line=line,
+                column=column,
+                end_line=line,
+                end_column=column + max(1, len(_token_text(text, column))),
+            ),
+            help='write the shot line as `shot [label] DURATION [with PRESET] [from "image.png"] [seed N]:`',
         )
     if first_word in TRANSITION_WORDS and "DURATION" in expected:
         return _syntax(
-            file, "E008", "bad-duration", f"`{first_word}` needs a duration, like `{first_word} 0.5s`"
-            if first_word != "cut" else "a transition needs a duration, like `cut crossfade 0.5s`",
+            file,
+            "E008",
+            "bad-duration",
+            f"`{first_word}` needs a duration, like `{first_word} 0.5s`"
+            if first_word != "cut"
+            else "a transition needs a duration, like `cut crossfade 0.5s`",
             Span(line=line, column=column, end_line=line, end_column=len(text) + 1),
             help="transitions are `cut`, `cut crossfade D`, `cut fade D` or `cut dip D`",
         )
     if first_word.startswith("@") and "STRING" in expected:
         return _syntax(
-            file, "E009", "unquoted-dialogue", "dialogue is written in double quotes",
+            file,
+            "E009",
+            "unquoted-dialogue",
+            "dialogue is written in double quotes",
             Span(line=line, column=column, end_line=line, end_column=len(text) + 1),
             help=f'write it as `{first_word} (delivery): "the line"`',
-            fix=Fix(title="quote the line", edits=(
-                Edit(span=Span(line=line, column=column, end_line=line, end_column=len(text.rstrip()) + 1),
-                     text='"' + text[column - 1:].rstrip().replace('"', "'") + '"'),)),
+            fix=Fix(
+                title="quote the line",
+                edits=(
+                    Edit(
+                        span=Span(
+                            line=line,
+                            column=column,
+                            end_line=line,
+                            end_column=len(text.rstrip()) + 1,
+                        ),
+                        text='"' + text[column - 1 :].rstrip().replace('"', "'") + '"',
+                    ),
+                ),
+            ),
         )
     if expected == {":"} or label == "missing-colon":
         key = first_word or "this line"
         after = first_col + len(first_word)
         is_cue = first_word in CUE_KEYS
         return _syntax(
-            file, "E006", "missing-colon", f"expected `:` after `{key}`",
+            file,
+            "E006",
+            "missing-colon",
+            f"expected `:` after `{key}`",
             Span.point(line, after if is_cue else column),
             help="cue lines are written `key: text`, block lines end with `:`",
             fix=Fix(title="insert `:`", edits=(Edit(span=Span.point(line, after, 0), text=":"),))
-            if is_cue else None,
+            if is_cue
+            else None,
         )
     if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL" and ":" in expected:
         return _syntax(
-            file, "E006", "missing-colon", "this block line must end with `:`",
+            file,
+            "E006",
+            "missing-colon",
+            "this block line must end with `:`",
             Span.point(line, len(text.rstrip()) + 1),
             help="block lines (`scene`, `shot`, declarations) end with `:`",
-            fix=Fix(title="append `:`", edits=(Edit(span=Span.point(line, len(text.rstrip()) + 1, 0), text=":"),)),
+            fix=Fix(
+                title="append `:`",
+                edits=(Edit(span=Span.point(line, len(text.rstrip()) + 1, 0), text=":"),),
+            ),
         )
-    if isinstance(exc, UnexpectedToken) and exc.token.type == "DEDENT" or not stripped:
-        return _syntax(file, "E001", "syntax-error", "a block here has nothing inside it",
-                       Span.point(line, 1))
+    if (isinstance(exc, UnexpectedToken) and exc.token.type == "DEDENT") or not stripped:
+        return _syntax(
+            file, "E001", "syntax-error", "a block here has nothing inside it", Span.point(line, 1)
+        )
     found = _token_text(text, column) or "end of line"
     wanted = _describe_expected(expected)
     return _syntax(
-        file, "E001", "syntax-error", f"unexpected `{found}`" + (f"; expected {wanted}" if wanted else ""),
+        file,
+        "E001",
+        "syntax-error",
+        f"unexpected `{found}`" + (f"; expected {wanted}" if wanted else ""),
         Span(line=line, column=column, end_line=line, end_column=column + max(1, len(found))),
         help="see `docs/language.md` for the shape of each line",
     )
 
 
 def _token_text(text: str, column: int) -> str:
-    rest = text[column - 1:] if column >= 1 else ""
+    rest = text[column - 1 :] if column >= 1 else ""
     match = re.match(r"\S+", rest)
     return match.group(0) if match else ""
 
 
 _TERMINAL_WORDS = {
-    "COLON": ":", "NAME": "a name", "LABEL": "a shot label", "DURATION": "a duration",
-    "STRING": 'a quoted "text"', "TEXT": "text", "REF": "an `@name`", "INT": "a number",
-    "_NL": "the end of the line", "_INDENT": "an indented line", "_DEDENT": "less indentation",
-    "DELIVERY": "a delivery", "LPAR": "(", "RPAR": ")", "CUT": "`cut`",
-    "CROSSFADE": "`crossfade`", "FADE": "`fade`", "DIP": "`dip`",
+    "COLON": ":",
+    "NAME": "a name",
+    "LABEL": "a shot label",
+    "DURATION": "a duration",
+    "STRING": 'a quoted "text"',
+    "TEXT": "text",
+    "REF": "an `@name`",
+    "INT": "a number",
+    "_NL": "the end of the line",
+    "_INDENT": "an indented line",
+    "_DEDENT": "less indentation",
+    "DELIVERY": "a delivery",
+    "LPAR": "(",
+    "RPAR": ")",
+    "CUT": "`cut`",
+    "CROSSFADE": "`crossfade`",
+    "FADE": "`fade`",
+    "DIP": "`dip`",
 }
 
 
 def _expected_words(exc: UnexpectedInput) -> set[str]:
     names: set[str] = set()
-    raw = getattr(exc, "accepts", None) or getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ()
+    raw = (
+        getattr(exc, "accepts", None)
+        or getattr(exc, "expected", None)
+        or getattr(exc, "allowed", None)
+        or ()
+    )
     parser = story_parser()
     for name in raw:
         if name in _TERMINAL_WORDS and _TERMINAL_WORDS[name] == ":":
@@ -356,7 +457,9 @@ def _expected_words(exc: UnexpectedInput) -> set[str]:
 
 
 def _describe_expected(expected: set[str]) -> str:
-    words = sorted({_TERMINAL_WORDS.get(e, f"`{e}`" if e.islower() or e == ":" else e) for e in expected})
+    words = sorted(
+        {_TERMINAL_WORDS.get(e, f"`{e}`" if e.islower() or e == ":" else e) for e in expected}
+    )
     return ", ".join(words[:6])
 
 
@@ -364,9 +467,9 @@ def _describe_expected(expected: set[str]) -> str:
 # state as the writer's text, which tells us what kind of mistake it is.
 SYNTAX_EXAMPLES: dict[str, list[str]] = {
     "missing-colon": [
-        'title Morning\n',
+        "title Morning\n",
         'scene "A":\n    shot 4s:\n        camera slow dolly\n',
-        'preset p:\n    light warm\n',
+        "preset p:\n    light warm\n",
     ],
     "missing-duration": [
         'scene "A":\n    shot wide:\n        action: x\n',
@@ -380,5 +483,5 @@ def _match_example(exc: UnexpectedInput) -> str | None:
         return exc.match_examples(
             lambda text: story_parser().parse(text), SYNTAX_EXAMPLES, use_accepts=True
         )
-    except Exception:  # noqa: BLE001 - a failed classification falls back to the generic text
+    except Exception:
         return None

@@ -127,9 +127,9 @@ def clip_has_sound(draft: ClipDraft, offering: Offering) -> bool:
         return False
     if offering.audio == "always":
         return True
-    return any(
-        cue.key in AUDIO_CUE_KEYS for shot in draft.shots for cue in shot.cues
-    ) or any(shot.dialogue for shot in draft.shots)
+    return any(cue.key in AUDIO_CUE_KEYS for shot in draft.shots for cue in shot.cues) or any(
+        shot.dialogue for shot in draft.shots
+    )
 
 
 def resolve_path(story: Story, relative: str) -> Path:
@@ -154,7 +154,10 @@ def request_body(clip_fields: Mapping[str, object], offering: Offering) -> dict[
     cameos = list(clip_fields["cameos"])  # type: ignore[call-overload]
     if provider == "openai":
         body: dict[str, object] = {
-            "model": offering.api_model, "prompt": prompt, "seconds": seconds, "size": size,
+            "model": offering.api_model,
+            "prompt": prompt,
+            "seconds": seconds,
+            "size": size,
         }
         if image:
             body["input_reference"] = f"@{Path(str(image)).name}"
@@ -163,8 +166,12 @@ def request_body(clip_fields: Mapping[str, object], offering: Offering) -> dict[
         return body
     if provider == "fal":
         app = offering.api_model
-        body = {"prompt": prompt, "duration": seconds, "aspect_ratio": aspect_ratio(size),
-                "resolution": resolution_label(size)}
+        body = {
+            "prompt": prompt,
+            "duration": seconds,
+            "aspect_ratio": aspect_ratio(size),
+            "resolution": resolution_label(size),
+        }
         if offering.audio == "optional":
             body["generate_audio"] = bool(clip_fields["audio"])
         if seed is not None:
@@ -182,8 +189,11 @@ def request_body(clip_fields: Mapping[str, object], offering: Offering) -> dict[
             ]
         return {"app": app, "input": body}
     if provider == "prodia":
-        config: dict[str, object] = {"prompt": prompt, "aspect_ratio": aspect_ratio(size),
-                                     "duration": seconds}
+        config: dict[str, object] = {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio(size),
+            "duration": seconds,
+        }
         if offering.family == "sora" and "pro" in offering.model:
             config["resolution"] = resolution_label(size)
         if seed is not None:
@@ -221,26 +231,43 @@ def finish_plan(
             cameo = story.cameo(name)
             assert cameo is not None and cameo.path is not None
             path = resolve_path(story, cameo.path)
-            cameo_refs.append(CameoReference(name=name, path=str(path), sha256=file_hashes.get(path)))
+            cameo_refs.append(
+                CameoReference(name=name, path=str(path), sha256=file_hashes.get(path))
+            )
         transition = draft.transition
         planned_transition = (
-            PlannedTransition(kind=transition.kind, duration=transition.duration_ms,
-                              line=transition.span.line)
-            if transition is not None else PlannedTransition()
+            PlannedTransition(
+                kind=transition.kind, duration=transition.duration_ms, line=transition.span.line
+            )
+            if transition is not None
+            else PlannedTransition()
         )
         shots = []
         offset = 0
         for shot in draft.shots:
             sound = "; ".join(c.text for c in shot.cues if c.key in AUDIO_CUE_KEYS) or None
-            shots.append(PlannedShot(
-                index=shot.index, label=shot.label, file=story.path, line=shot.header_span.line,
-                start=offset, end=offset + shot.duration_ms,
-                film_start=film_cursor + offset, film_end=film_cursor + offset + shot.duration_ms,
-                camera=shot.cue("camera"), light=shot.cue("light"), action=shot.cue("action"),
-                sound=sound,
-                dialogue=tuple(PlannedDialogue(speaker=d.speaker, delivery=d.delivery, text=d.text,
-                                               line=d.span.line) for d in shot.dialogue),
-            ))
+            shots.append(
+                PlannedShot(
+                    index=shot.index,
+                    label=shot.label,
+                    file=story.path,
+                    line=shot.header_span.line,
+                    start=offset,
+                    end=offset + shot.duration_ms,
+                    film_start=film_cursor + offset,
+                    film_end=film_cursor + offset + shot.duration_ms,
+                    camera=shot.cue("camera"),
+                    light=shot.cue("light"),
+                    action=shot.cue("action"),
+                    sound=sound,
+                    dialogue=tuple(
+                        PlannedDialogue(
+                            speaker=d.speaker, delivery=d.delivery, text=d.text, line=d.span.line
+                        )
+                        for d in shot.dialogue
+                    ),
+                )
+            )
             offset += shot.duration_ms
         seconds = offering.seconds_value(seconds_n)
         id_fields: dict[str, object] = {
@@ -257,19 +284,49 @@ def finish_plan(
         clip_id = content_id(id_fields)
         cost = round(seconds_n * offering.usd_per_second_for(size, with_audio=audio), 4)
         request = request_body(
-            {"size": size, "seconds": seconds, "prompt": prompt, "seed": seed, "audio": audio,
-             "input_reference": image_path, "cameos": draft.cameo_names}, offering)
-        clips.append(Clip(
-            id=clip_id, index=draft.index, scene=draft.scene_title, scene_index=draft.scene_index,
-            provider=offering.provider, model=offering.model, api_model=offering.api_model,
-            size=size, seconds=seconds, render_ms=render_ms, duration=duration,
-            slack=render_ms - duration, film_start=film_cursor, seed=seed, prompt=prompt,
-            input_reference=str(image_path) if image_path else None,
-            input_reference_sha256=file_hashes.get(image_path) if image_path else None,
-            cameos=tuple(cameo_refs), audio=audio, cost_usd=cost, shots=tuple(shots),
-            transition=planned_transition, request=request,
-        ))
-        overlap = transition.duration_ms if transition is not None and transition.kind == "crossfade" else 0
+            {
+                "size": size,
+                "seconds": seconds,
+                "prompt": prompt,
+                "seed": seed,
+                "audio": audio,
+                "input_reference": image_path,
+                "cameos": draft.cameo_names,
+            },
+            offering,
+        )
+        clips.append(
+            Clip(
+                id=clip_id,
+                index=draft.index,
+                scene=draft.scene_title,
+                scene_index=draft.scene_index,
+                provider=offering.provider,
+                model=offering.model,
+                api_model=offering.api_model,
+                size=size,
+                seconds=seconds,
+                render_ms=render_ms,
+                duration=duration,
+                slack=render_ms - duration,
+                film_start=film_cursor,
+                seed=seed,
+                prompt=prompt,
+                input_reference=str(image_path) if image_path else None,
+                input_reference_sha256=file_hashes.get(image_path) if image_path else None,
+                cameos=tuple(cameo_refs),
+                audio=audio,
+                cost_usd=cost,
+                shots=tuple(shots),
+                transition=planned_transition,
+                request=request,
+            )
+        )
+        overlap = (
+            transition.duration_ms
+            if transition is not None and transition.kind == "crossfade"
+            else 0
+        )
         film_cursor += duration - overlap
         total_render_s += seconds_n
         total_cost += cost
@@ -281,9 +338,15 @@ def finish_plan(
     header = story.header
     return ClipPlan(
         story=PlanHeader(
-            title=header.title or Path(story.path).stem, source=story.path, model=offering.model,
-            provider=offering.provider, size=size, fps=header.fps, style=header.style,
-            seed=header.seed, clips=header.clips,
+            title=header.title or Path(story.path).stem,
+            source=story.path,
+            model=offering.model,
+            provider=offering.provider,
+            size=size,
+            fps=header.fps,
+            style=header.style,
+            seed=header.seed,
+            clips=header.clips,
         ),
         clips=tuple(clips),
         duration=film_end,

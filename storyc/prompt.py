@@ -55,9 +55,11 @@ class _Cast:
         self.story = story
         self.introduced: set[str] = set()
         self.voiced: set[str] = set()
-        self.elements = {
-            name: f"@Element{i}" for i, name in enumerate(cameo_names, start=1)
-        } if offering.cameo_mode == "elements" else {}
+        self.elements = (
+            {name: f"@Element{i}" for i, name in enumerate(cameo_names, start=1)}
+            if offering.cameo_mode == "elements"
+            else {}
+        )
 
     def display(self, name: str) -> str:
         return self.elements.get(name, name)
@@ -104,8 +106,9 @@ def prompt_context(draft: ClipDraft, story: Story, offering: Offering) -> dict[s
         dialogue = []
         for line in shot.dialogue:
             speaker, voice = cast.speaker(line.speaker)
-            dialogue.append({"speaker": speaker, "voice": voice, "delivery": line.delivery,
-                             "text": line.text})
+            dialogue.append(
+                {"speaker": speaker, "voice": voice, "delivery": line.delivery, "text": line.text}
+            )
         values["dialogue"] = dialogue
         shots.append(values)
         offset += shot.duration_ms

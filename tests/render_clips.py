@@ -146,6 +146,9 @@ class StubProvider:
         self.unavailable_status = unavailable_status
         self.status_calls = 0
         self.downloads = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        """Most jobs submitted and not yet downloaded at one time (the concurrency seen)."""
 
     @property
     def submits_log(self) -> Path:
@@ -160,6 +163,8 @@ class StubProvider:
         if self.refuse_key:
             raise KeyRefused(self.name, "invalid key")
         job_id = f"job_{uuid.uuid4().hex[:12]}"
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         with self.submits_log.open("a") as log:
             log.write(f"{clip.id}\n")
         (self.folder / f"{job_id}.json").write_text(json.dumps({"created": time.time()}))
@@ -188,6 +193,7 @@ class StubProvider:
             raise JobRejected(self.name, f"no such job {job.job_id}", clip.stem)
         self.downloads += 1
         await render_clip(clip, destination)
+        self.in_flight -= 1
         if self.cut_downloads > 0:
             self.cut_downloads -= 1
             data = destination.read_bytes()

@@ -23,10 +23,14 @@ def test_every_example_parses_without_diagnostics(path: Path) -> None:
     assert story.shots
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared spec folder is not beside this checkout")
+@pytest.mark.skipif(
+    not SHARED.is_dir(), reason="the shared spec folder is not beside this checkout"
+)
 def test_examples_are_the_shared_ones_unchanged() -> None:
     for shared in sorted(SHARED.glob("*.story")):
-        assert (Path(__file__).resolve().parent.parent / "examples" / shared.name).read_text() == shared.read_text()
+        assert (
+            Path(__file__).resolve().parent.parent / "examples" / shared.name
+        ).read_text() == shared.read_text()
 
 
 def _one_shot(body: str) -> str:
@@ -37,7 +41,7 @@ def _one_shot(body: str) -> str:
     ("line", "expected"),
     [
         ("action: flower #7 and C# minor", "flower #7 and C# minor"),
-        ("action: a sign reading \"no # here\" # a comment", 'a sign reading "no # here"'),
+        ('action: a sign reading "no # here" # a comment', 'a sign reading "no # here"'),
         ("lens: 35mm, f/2.8, 0:04 — ünïcode 🎬", "35mm, f/2.8, 0:04 — ünïcode 🎬"),
         ("action: #hashtag at start", "#hashtag at start"),
         ("action: it's Mara's \"12\" record", "it's Mara's \"12\" record"),
@@ -72,7 +76,14 @@ def test_comments_stand_anywhere() -> None:
 
 @pytest.mark.parametrize(
     ("text", "ms"),
-    [("4s", 4000), ("3.5s", 3500), ("0:04", 4000), ("1500ms", 1500), ("1:02.5", 62500), ("0.25s", 250)],
+    [
+        ("4s", 4000),
+        ("3.5s", 3500),
+        ("0:04", 4000),
+        ("1500ms", 1500),
+        ("1:02.5", 62500),
+        ("0.25s", 250),
+    ],
 )
 def test_durations(text: str, ms: int) -> None:
     assert parse_duration_ms(text) == ms

@@ -11,7 +11,7 @@ def no_files(_path: object) -> FileFacts:
     return FileFacts(exists=False)
 
 
-def plan_of(source: str, provider: str | None = None):  # noqa: ANN201 - a test helper
+def plan_of(source: str, provider: str | None = None):
     result = analyze_source(source, "t.story", provider=provider, read_facts=no_files)
     assert result.plan is not None, [d.message for d in result.diagnostics if d.is_error]
     return result.plan
@@ -39,7 +39,10 @@ def test_packed_clips_never_exceed_the_longest_length() -> None:
 def test_each_clip_renders_at_the_shortest_covering_length_and_carries_slack() -> None:
     plan = plan_of("title: T\nclips: per-shot\n" + shots("3.5s", "5s", "8s"))
     assert [(c.seconds, c.duration, c.slack) for c in plan.clips] == [
-        ("4", 3500, 500), ("8", 5000, 3000), ("8", 8000, 0)]
+        ("4", 3500, 500),
+        ("8", 5000, 3000),
+        ("8", 8000, 0),
+    ]
 
 
 def test_packing_never_crosses_a_scene() -> None:
@@ -60,21 +63,31 @@ def test_shot_times_inside_the_clip_and_in_the_film() -> None:
     plan = plan_of("title: T\n" + shots("2s", "1500ms", "0:03"))
     clip = plan.clips[0]
     assert [(s.start, s.end) for s in clip.shots] == [(0, 2000), (2000, 3500), (3500, 6500)]
-    assert [(s.film_start, s.film_end) for s in clip.shots] == [(0, 2000), (2000, 3500), (3500, 6500)]
+    assert [(s.film_start, s.film_end) for s in clip.shots] == [
+        (0, 2000),
+        (2000, 3500),
+        (3500, 6500),
+    ]
     assert [s.line for s in clip.shots] == [3, 5, 7]
 
 
 def test_cost_comes_from_the_table() -> None:
-    plan = plan_of("title: T\nmodel: sora-2-pro\nsize: 1792x1024\n" + shots("4s"), provider="openai")
+    plan = plan_of(
+        "title: T\nmodel: sora-2-pro\nsize: 1792x1024\n" + shots("4s"), provider="openai"
+    )
     assert plan.cost_usd == 4 * 0.50
     preview = plan_of("title: T\n" + shots("4s"))
     assert preview.cost_usd == 0
 
 
 def test_lengths_follow_the_model() -> None:
-    plan = plan_of("title: T\nmodel: veo-3.1-fast\nprovider: fal\nclips: per-shot\n" + shots("5s", "3s"))
+    plan = plan_of(
+        "title: T\nmodel: veo-3.1-fast\nprovider: fal\nclips: per-shot\n" + shots("5s", "3s")
+    )
     assert [c.seconds for c in plan.clips] == ["6s", "4s"]
-    kling = plan_of("title: T\nmodel: kling-3-pro\nprovider: fal\nclips: per-shot\n" + shots("5s", "3s"))
+    kling = plan_of(
+        "title: T\nmodel: kling-3-pro\nprovider: fal\nclips: per-shot\n" + shots("5s", "3s")
+    )
     assert [c.seconds for c in kling.clips] == ["5", "3"]
 
 
@@ -87,7 +100,8 @@ def test_clip_id_changes_with_what_changes_pixels_only() -> None:
 
 def test_seed_changes_start_a_new_clip_where_seeds_are_sent() -> None:
     source = "title: T\nmodel: veo-3.1\nprovider: fal\nseed: 5\n" + shots("2s", "2s").replace(
-        "shot 2s:\n        action: beat 1", "shot 2s seed 9:\n        action: beat 1")
+        "shot 2s:\n        action: beat 1", "shot 2s seed 9:\n        action: beat 1"
+    )
     plan = plan_of(source)
     assert [c.seed for c in plan.clips] == [5, 9]
 

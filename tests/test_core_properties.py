@@ -14,8 +14,11 @@ from tests.conftest import example_paths
 
 # CI runs more examples than a developer's quick loop (STORYC_HYPOTHESIS_EXAMPLES).
 EXAMPLES = int(os.environ.get("STORYC_HYPOTHESIS_EXAMPLES", "300"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def no_files(_path: Path) -> FileFacts:
@@ -23,12 +26,38 @@ def no_files(_path: Path) -> FileFacts:
 
 
 names = st.from_regex(r"[a-z][a-z0-9_]{0,7}", fullmatch=True).filter(
-    lambda n: n not in {"cut", "scene", "shot", "cameo", "character", "location", "preset", "at",
-                        "with", "from", "seed", "takes", "crossfade", "fade", "dip"})
-free_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\n\r\t@#\""),
-    min_size=1, max_size=40,
-).map(str.strip).filter(bool)
+    lambda n: (
+        n
+        not in {
+            "cut",
+            "scene",
+            "shot",
+            "cameo",
+            "character",
+            "location",
+            "preset",
+            "at",
+            "with",
+            "from",
+            "seed",
+            "takes",
+            "crossfade",
+            "fade",
+            "dip",
+        }
+    )
+)
+free_text = (
+    st.text(
+        alphabet=st.characters(
+            blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters='\n\r\t@#"'
+        ),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 cue_keys = st.sampled_from(["camera", "lens", "light", "ambient", "sfx", "music", "grade", "note"])
 durations = st.sampled_from(["1s", "2s", "2.5s", "3s", "4s", "1500ms", "0:03", "0:04"])
 transitions = st.sampled_from(["", "cut", "cut crossfade 0.5s", "cut fade 0.5s", "cut dip 0.5s"])
@@ -52,7 +81,9 @@ def stories(draw: st.DrawFn) -> str:
         shot_count = draw(st.integers(1, 4))
         for number in range(shot_count):
             preset = draw(st.sampled_from([None, *presets]))
-            lines.append(f"    shot {draw(names)} {draw(durations)}{f' with {preset}' if preset else ''}:")
+            lines.append(
+                f"    shot {draw(names)} {draw(durations)}{f' with {preset}' if preset else ''}:"
+            )
             for _ in range(draw(st.integers(0, 3))):
                 lines.append(f"        {draw(cue_keys)}: {draw(free_text)}")
             actor = draw(st.sampled_from([None, *people]))
@@ -91,11 +122,34 @@ def mutated_examples(draw: st.DrawFn) -> str:
         position = draw(st.integers(0, len(text)))
         action = draw(st.sampled_from(["delete", "insert", "duplicate-line"]))
         if action == "delete":
-            text = text[:position] + text[position + draw(st.integers(1, 20)):]
+            text = text[:position] + text[position + draw(st.integers(1, 20)) :]
         elif action == "insert":
-            text = text[:position] + draw(st.sampled_from(
-                ["\t", " ", ":", '"', "@", "#", "\n", "shot", "    ", "(", ")", "cut", "0:", "ms", "\x00", "é"]
-            )) + text[position:]
+            text = (
+                text[:position]
+                + draw(
+                    st.sampled_from(
+                        [
+                            "\t",
+                            " ",
+                            ":",
+                            '"',
+                            "@",
+                            "#",
+                            "\n",
+                            "shot",
+                            "    ",
+                            "(",
+                            ")",
+                            "cut",
+                            "0:",
+                            "ms",
+                            "\x00",
+                            "é",
+                        ]
+                    )
+                )
+                + text[position:]
+            )
         else:
             lines = text.split("\n")
             index = min(position, len(lines) - 1)

@@ -45,7 +45,9 @@ def print_diagnostics(
                 continue
             text = render_full(diagnostic, compilation.source)
             head, _, rest = text.partition("\n")
-            console.print(f"[{_STYLE[diagnostic.severity.value]}]{head}[/]", highlight=False, markup=True)
+            console.print(
+                f"[{_STYLE[diagnostic.severity.value]}]{head}[/]", highlight=False, markup=True
+            )
             console.out(rest + "\n", highlight=False)
     return everything
 
@@ -66,11 +68,20 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def check(
         files: Annotated[list[Path], typer.Argument(help="Story files or folders to check.")],
-        provider: Annotated[str | None, typer.Option(
-            "--provider", "-p", help="Check against this provider instead of the header's "
-            "(preview, openai, fal, prodia).")] = None,
-        output: Annotated[OutputFormat, typer.Option(
-            "--format", help="full: snippets with carets; concise: one line each; json: a list.")
+        provider: Annotated[
+            str | None,
+            typer.Option(
+                "--provider",
+                "-p",
+                help="Check against this provider instead of the header's "
+                "(preview, openai, fal, prodia).",
+            ),
+        ] = None,
+        output: Annotated[
+            OutputFormat,
+            typer.Option(
+                "--format", help="full: snippets with carets; concise: one line each; json: a list."
+            ),
         ] = OutputFormat.full,
     ) -> None:
         """Check stories and report every problem with file:line:col, a code and a hint.

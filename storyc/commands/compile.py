@@ -15,11 +15,20 @@ from storyc.commands.check import OutputFormat, print_diagnostics
 from storyc.compiler import Compilation, compile_file
 from storyc.errors import StorycError
 
-ProviderOption = Annotated[str | None, typer.Option(
-    "--provider", "-p", help="Compile for this provider instead of the header's "
-    "(preview, openai, fal, prodia).")]
-TemplatesOption = Annotated[Path | None, typer.Option(
-    "--templates", help="A folder of your own prompt templates (<family>.j2), searched first.")]
+ProviderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--provider",
+        "-p",
+        help="Compile for this provider instead of the header's (preview, openai, fal, prodia).",
+    ),
+]
+TemplatesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates", help="A folder of your own prompt templates (<family>.j2), searched first."
+    ),
+]
 
 
 def default_out_dir(story: Path) -> Path:
@@ -37,8 +46,10 @@ def compile_or_exit(path: Path, provider: str | None, templates: Path | None = N
         print_diagnostics([visible], OutputFormat.full, Console(stderr=True, soft_wrap=True))
     if compilation.has_errors or compilation.plan is None:
         errors = sum(d.is_error for d in compilation.diagnostics)
-        raise StorycError(f"{path} has {errors} error{'s' if errors != 1 else ''}; nothing was compiled",
-                          hint=f"run `storyc check {path}` for the details")
+        raise StorycError(
+            f"{path} has {errors} error{'s' if errors != 1 else ''}; nothing was compiled",
+            hint=f"run `storyc check {path}` for the details",
+        )
     return compilation
 
 
@@ -61,21 +72,45 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def plan_table(plan: ClipPlan) -> Table:
-    table = Table(title=f"{plan.story.title}: {plan.story.model} on {plan.story.provider}, {plan.story.size}")
-    for column, justify in (("clip", "right"), ("scene", "left"), ("shots", "left"), ("film at", "right"),
-                            ("plays", "right"), ("renders", "right"), ("slack", "right"),
-                            ("then", "left"), ("cost", "right")):
+    table = Table(
+        title=f"{plan.story.title}: {plan.story.model} on {plan.story.provider}, {plan.story.size}"
+    )
+    for column, justify in (
+        ("clip", "right"),
+        ("scene", "left"),
+        ("shots", "left"),
+        ("film at", "right"),
+        ("plays", "right"),
+        ("renders", "right"),
+        ("slack", "right"),
+        ("then", "left"),
+        ("cost", "right"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for clip in plan.clips:
-        shots = ", ".join(f"{s.label or '#' + str(s.index)} ({format_ms(s.end - s.start)}, l.{s.line})"
-                          for s in clip.shots)
-        then = clip.transition.kind + (f" {format_ms(clip.transition.duration)}" if clip.transition.duration else "")
-        table.add_row(str(clip.index), clip.scene, shots, _timecode(clip.film_start), format_ms(clip.duration),
-                      f"{clip.render_ms // 1000} s", format_ms(clip.slack) if clip.slack else "-",
-                      then, f"${clip.cost_usd:.2f}")
+        shots = ", ".join(
+            f"{s.label or '#' + str(s.index)} ({format_ms(s.end - s.start)}, l.{s.line})"
+            for s in clip.shots
+        )
+        then = clip.transition.kind + (
+            f" {format_ms(clip.transition.duration)}" if clip.transition.duration else ""
+        )
+        table.add_row(
+            str(clip.index),
+            clip.scene,
+            shots,
+            _timecode(clip.film_start),
+            format_ms(clip.duration),
+            f"{clip.render_ms // 1000} s",
+            format_ms(clip.slack) if clip.slack else "-",
+            then,
+            f"${clip.cost_usd:.2f}",
+        )
     slack = sum(c.slack for c in plan.clips)
-    table.caption = (f"film {_timecode(plan.duration)}, {len(plan.clips)} clips, {plan.render_seconds} s rendered "
-                     f"({format_ms(slack)} trimmed), estimated cost ${plan.cost_usd:.2f}")
+    table.caption = (
+        f"film {_timecode(plan.duration)}, {len(plan.clips)} clips, {plan.render_seconds} s rendered "
+        f"({format_ms(slack)} trimmed), estimated cost ${plan.cost_usd:.2f}"
+    )
     return table
 
 
@@ -102,8 +137,13 @@ def cost_table(path: Path, compilation: Compilation) -> Table | None:
             errors = sum(d.is_error for d in other.diagnostics)
             table.add_row(offering.provider, offering.model, "-", "-", f"{errors} error(s)")
             continue
-        table.add_row(offering.provider, offering.model, str(len(other.plan.clips)),
-                      f"{other.plan.render_seconds} s", f"${other.plan.cost_usd:.2f}")
+        table.add_row(
+            offering.provider,
+            offering.model,
+            str(len(other.plan.clips)),
+            f"{other.plan.render_seconds} s",
+            f"${other.plan.cost_usd:.2f}",
+        )
     return table
 
 
@@ -111,7 +151,9 @@ def register(app: typer.Typer) -> None:
     @app.command("compile")
     def compile_command(
         file: Annotated[Path, typer.Argument(help="The .story file.")],
-        out: Annotated[Path | None, typer.Option("-o", "--out", help="Output folder (default build/<stem>).")] = None,
+        out: Annotated[
+            Path | None, typer.Option("-o", "--out", help="Output folder (default build/<stem>).")
+        ] = None,
         provider: ProviderOption = None,
         templates: TemplatesOption = None,
     ) -> None:
@@ -129,9 +171,14 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="The .story file.")],
         provider: ProviderOption = None,
         templates: TemplatesOption = None,
-        compare: Annotated[bool, typer.Option(
-            "--compare", help="Also show what the story costs on every provider of its model "
-            "(always shown for the free preview).")] = False,
+        compare: Annotated[
+            bool,
+            typer.Option(
+                "--compare",
+                help="Also show what the story costs on every provider of its model "
+                "(always shown for the free preview).",
+            ),
+        ] = False,
     ) -> None:
         """Print the clip table: durations, render lengths, slack and estimated cost."""
         compilation = compile_or_exit(file, provider, templates)

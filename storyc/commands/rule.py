@@ -14,15 +14,19 @@ from storyc.rules.catalog import RULES, rule
 def register(app: typer.Typer) -> None:
     @app.command("rule")
     def rule_command(
-        code: Annotated[str | None, typer.Argument(help="A code (S101) or name (undeclared-name).")] = None,
+        code: Annotated[
+            str | None, typer.Argument(help="A code (S101) or name (undeclared-name).")
+        ] = None,
         all_rules: Annotated[bool, typer.Option("--all", help="List every rule.")] = False,
     ) -> None:
         """Explain a diagnostic code; without one, list them all."""
         console = Console()
         if code is None or all_rules:
             for r in RULES:
-                console.print(f"{r.code}  {r.name:<26} {r.severity.value:<8} {r.summary.split('. ')[0]}",
-                              highlight=False)
+                console.print(
+                    f"{r.code}  {r.name:<26} {r.severity.value:<8} {r.summary.split('. ')[0]}",
+                    highlight=False,
+                )
             return
         found = rule(code)
         if found is None:

@@ -55,6 +55,8 @@ RETRY_BASE_ENV = "STORYC_RETRY_BASE_S"
 """Seconds of the first backoff wait (doubles each try, plus up to as much jitter)."""
 RETRY_ATTEMPTS_ENV = "STORYC_RETRY_ATTEMPTS"
 """How many times one request is tried before the provider counts as unavailable."""
+TIMEOUT_ENV = "STORYC_HTTP_TIMEOUT_S"
+"""Seconds to wait for a provider's answer (or the next bytes of a file) before retrying."""
 POLL_INTERVAL_ENV = "STORYC_POLL_INTERVAL_S"
 """Seconds between two status checks when the provider does not say (default 5)."""
 
@@ -80,6 +82,11 @@ class RetryPolicy:
 
 def poll_interval_from_env(default_s: float = 5.0) -> float:
     return _env_float(POLL_INTERVAL_ENV, default_s)
+
+
+def default_timeout() -> httpx.Timeout:
+    seconds = _env_float(TIMEOUT_ENV, 60.0)
+    return httpx.Timeout(seconds, connect=min(15.0, seconds))
 
 
 def _env_float(name: str, default: float) -> float:
@@ -226,7 +233,7 @@ class ProviderHTTP:
         self._secrets = [s for s in secrets if s]
         self._client = httpx.AsyncClient(
             headers={"User-Agent": "storyc", **(headers or {})},
-            timeout=timeout or httpx.Timeout(60.0, connect=15.0),
+            timeout=timeout or default_timeout(),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             transport=transport,

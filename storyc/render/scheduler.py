@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from storyc.clipplan import Clip, ClipPlan
 from storyc.errors import StorycError
@@ -43,6 +43,9 @@ from storyc.render.errors import (
     redact,
 )
 from storyc.render.journal import JobRecord, Journal
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 Phase = Literal[
     "queued", "cached", "submitting", "resumed", "in_progress", "downloading", "done", "failed"
@@ -352,7 +355,7 @@ def render_to_dir(
     force: bool = False,
     yes: bool = False,
     max_cost: float | None = None,
-    console: object | None = None,
+    console: Console | None = None,
     cache_dir: Path | None = None,
     renderer: Renderer | None = None,
 ) -> RenderReport:
@@ -369,7 +372,7 @@ def render_to_dir(
     from storyc.render import progress_view
     from storyc.render.registry import create_renderer
 
-    con = console if isinstance(console, Console) else Console(stderr=True)
+    con = console if console is not None else Console(stderr=True)
     name = provider or plan.story.provider
     wrong = [c for c in plan.clips if c.provider != name]
     if wrong:
@@ -445,11 +448,9 @@ def _in_flight(journal: Journal, clip: Clip, provider: str, force: bool) -> bool
     return record is not None and (record.active or not force)
 
 
-def _consent(con: object, cost: float, count: int, yes: bool) -> None:
-    from rich.console import Console
+def _consent(con: Console, cost: float, count: int, yes: bool) -> None:
     from rich.prompt import Confirm
 
-    assert isinstance(con, Console)
     if yes:
         return
     if not (sys.stdin.isatty() and con.is_terminal):

@@ -118,6 +118,8 @@ def handle(fake: FakeProvider, request: Request) -> Response:
         return detail("Not Found", 404)
     fake.record("fal", kind, request)
     fault = fake.take_fault(kind)
+    if fault == 0:
+        return Response(0)
     if fault == 429:
         return detail("Too many requests", 429, **{"Retry-After": fake.faults.retry_after})
     if fault:
@@ -312,6 +314,8 @@ def _token(fake: FakeProvider, request: Request) -> Response:
 def _upload(fake: FakeProvider, request: Request) -> Response:
     fake.record("fal", "upload", request)
     fault = fake.take_fault("upload")
+    if fault == 0:
+        return Response(0)
     if fault == 429:
         return detail("Too many requests", 429, **{"Retry-After": fake.faults.retry_after})
     if fault:
@@ -340,6 +344,8 @@ def _media(fake: FakeProvider, request: Request) -> Response:
     data, content_type = stored
     if content_type == "video/mp4":
         fault = fake.take_fault("download")
+        if fault == 0:
+            return Response(0)
         if fault:
             return detail("Bad Gateway", fault)
         return fake.video_response(data)

@@ -59,6 +59,8 @@ def handle(fake: FakeProvider, request: Request) -> Response:
         return error(f"Invalid URL ({request.method} {path})", 404)
     fake.record("openai", kind, request)
     fault = fake.take_fault(kind)
+    if fault == 0:
+        return Response(0)
     if fault == 429:
         headers = {"Retry-After": fake.faults.retry_after}
         return error(

@@ -100,6 +100,8 @@ def handle(fake: FakeProvider, request: Request) -> Response:
         return failure("Not Found", 404)
     fake.record("prodia", kind, request)
     fault = fake.take_fault(kind)
+    if fault == 0:
+        return Response(0)
     if fault == 429:
         return failure("Too Many Requests", 429, **{"Retry-After": fake.faults.retry_after})
     if fault:

@@ -92,7 +92,12 @@ class Faults:
     prodia_sync_only: list[str] = field(default_factory=list)
     """Prodia job types whose async submit answers 400 "doesn't support async"."""
 
+    slow: dict[str, int] = field(default_factory=dict)
+    """kind -> how many requests of that kind to answer only after `slow_s`."""
+    slow_s: float = 1.0
+
     def script(self, kind: str, *statuses: int) -> None:
+        """Answer the next requests of `kind` with these statuses (0: hang up, no answer)."""
         self.statuses.setdefault(kind, []).extend(statuses)
 
 
@@ -163,7 +168,7 @@ class FakeProvider:
         self.characters: dict[str, dict[str, Any]] = {}
         self.character_uploads: Counter[str] = Counter()
         self.cdn_tokens: set[str] = set()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -255,9 +260,22 @@ class FakeProvider:
 
     # -- what protocol modules use -----------------------------------------------------------
     def take_fault(self, kind: str) -> int | None:
+        """The scripted status for this request of `kind`, if any (after any slow delay)."""
         with self.lock:
+            slow = self.faults.slow.get(kind, 0)
+            if slow:
+                self.faults.slow[kind] = slow - 1
             queue = self.faults.statuses.get(kind)
-            return queue.pop(0) if queue else None
+            status = queue.pop(0) if queue else None
+        if slow:
+            time.sleep(self.faults.slow_s)
+        return status
+
+    def release(self) -> None:
+        """Let every job already submitted finish now."""
+        with self.lock:
+            for job in self.jobs.values():
+                job.duration_s = 0.0
 
     def new_job(
         self, provider: str, prompt: str, width: int, height: int, seconds: int, **extra: Any
@@ -351,6 +369,12 @@ class FakeProvider:
         return Response.json({"detail": "Not Found"}, 404)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out and hung up mid-answer is part of the tests, not news.
+        pass
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fakeprovider/1"
@@ -373,6 +397,9 @@ class _Handler(BaseHTTPRequestHandler):
         if response.delay_s:
             time.sleep(response.delay_s)
         fake.finish(response.status)
+        if response.status == 0:  # a scripted hang-up: no answer at all
+            self.close_connection = True
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
