@@ -111,10 +111,113 @@ def bench_preview(repeats: int = 3) -> dict[str, float]:
 # --- part 2: the fake provider (owned by the HTTP renderers' author) --------------------
 
 
-def bench_fake_provider() -> dict[str, float]:
-    """50 clips, 1 s jobs, --jobs 8 against the fake server: wall time vs ceil(50/8) s."""
-    print("fake provider benchmark: not written yet (see bench_fake_provider)")
-    return {}
+def bench_fake_provider(
+    count: int = 50, jobs: int = 8, job_seconds: float = 1.0, poll_s: float = 0.1
+) -> dict[str, float]:
+    """50 clips, 1 s jobs, --jobs 8 against the fake server: wall time vs ceil(50/8) s.
+
+    The fake server runs in its own process (as a real provider would: it does not share
+    this process's interpreter), on 127.0.0.1, and answers in each provider's protocol with
+    real MP4 files. Polling every `poll_s` (OpenAI: the `openai-poll-after-ms` header the
+    fake sends; fal, Prodia: `STORYC_POLL_INTERVAL_S`) is to these 1 s jobs what a 5 s poll
+    is to a 50 s job. Every clip is submitted, followed, downloaded, checked and cached.
+    """
+    import json
+    import math
+    import os
+    import subprocess
+    import urllib.request
+
+    from fakeprovider import make_mp4
+    from fakeprovider.testing import make_clip as provider_clip
+    from fakeprovider.testing import make_plan as provider_plan
+
+    from storyc.render.registry import create_renderer
+
+    ideal = math.ceil(count / jobs) * job_seconds
+    figures: dict[str, float] = {}
+    models = {"openai": "sora-2", "fal": "veo-3.1-fast", "prodia": "sora-2"}
+    with tempfile.TemporaryDirectory(prefix="storyc-bench-fake-") as tmp:
+        folder = Path(tmp)
+        make_mp4(folder / "media", 1280, 720, 4)  # made once, before the clock starts
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fakeprovider",
+                "--media",
+                str(folder / "media"),
+                "--job-seconds",
+                str(job_seconds),
+            ],
+            cwd=ROOT / "tests",
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            port = int(server.stdout.readline().split()[1])
+            root = f"http://127.0.0.1:{port}"
+
+            def control(path: str, payload: dict[str, object] | None = None) -> dict:
+                data = json.dumps(payload).encode() if payload is not None else None
+                with urllib.request.urlopen(f"{root}/_fake/{path}", data=data) as answer:
+                    return json.loads(answer.read())
+
+            control("faults", {"job_seconds": job_seconds, "poll_after_ms": int(poll_s * 1000)})
+            os.environ.update(
+                {
+                    "OPENAI_BASE_URL": f"{root}/v1",
+                    "OPENAI_API_KEY": "sk-fake-openai-0123456789abcdefXYZ",
+                    "FAL_QUEUE_URL": f"{root}/fal",
+                    "FAL_REST_URL": f"{root}/fal-rest",
+                    "FAL_CDN_URL": f"{root}/fal-cdn",
+                    "FAL_KEY": "fal-fake-key-0123456789abcdef:secretpart",
+                    "PRODIA_URL": f"{root}/prodia",
+                    "PRODIA_TOKEN": "prodia-fake-token-0123456789abcdef",
+                    "STORYC_POLL_INTERVAL_S": str(poll_s),
+                }
+            )
+            for provider, model in models.items():
+                control("reset", {})
+                control("faults", {"job_seconds": job_seconds, "poll_after_ms": int(poll_s * 1000)})
+                clips = [
+                    provider_clip(provider, model, i, f"{provider} bench clip {i}")
+                    for i in range(1, count + 1)
+                ]
+                cache = folder / f"cache-{provider}"
+                renderer = create_renderer(provider, cache_dir=cache)
+                started = time.perf_counter()
+
+                async def run(renderer=renderer, clips=clips, cache=cache):  # noqa: ANN001
+                    try:
+                        with Journal.in_folder(cache) as journal:
+                            return await render_plan(
+                                provider_plan(clips),
+                                renderer,
+                                cache=ClipCache(cache),
+                                journal=journal,
+                                jobs=jobs,
+                            )
+                    finally:
+                        await renderer.aclose()
+
+                report = asyncio.run(run())
+                elapsed = time.perf_counter() - started
+                stats = control("stats")
+                assert report.ok, [str(f) for f in report.failures]
+                assert stats["total_submits"] == count, stats
+                figures[provider] = elapsed
+                print(
+                    f"fake {provider:<6} {count} clips, {job_seconds:g} s jobs, --jobs {jobs}: "
+                    f"{elapsed:.2f} s against the ideal {ideal:g} s ({elapsed / ideal:.2f}x; "
+                    f"goal 1.2x), {stats['requests']} requests, "
+                    f"{stats['total_submits']} submits"
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    return figures
 
 
 def main(argv: list[str]) -> None:

@@ -21,7 +21,7 @@ from storyc.clipplan import ClipPlan
 from storyc.diagnostics import Diagnostic, has_errors, sorted_diagnostics
 from storyc.errors import StorycError
 from storyc.model import Span, Story
-from storyc.parse import parse_story
+from storyc.parse import ParsedStory, parse_story
 from storyc.plan import finish_plan, group_clips, resolve_path
 from storyc.prompt import TemplateProblem, render_prompt
 from storyc.rules.catalog import BY_CODE
@@ -121,8 +121,13 @@ def analyze_source(
     template_dir: Path | None = None,
     read_facts: FactReader = read_file_facts,
     want_plan: bool = True,
+    parsed: ParsedStory | None = None,
 ) -> Compilation:
-    """Parse, build, check and (if there are no errors) plan and prompt one story."""
+    """Parse, build, check and (if there are no errors) plan and prompt one story.
+
+    `parsed` is the parse of `source` when the caller already has it (the language server
+    parses block by block and reuses unchanged blocks).
+    """
     with _no_cyclic_gc():
         return _analyze(
             source,
@@ -131,6 +136,7 @@ def analyze_source(
             template_dir=template_dir,
             read_facts=read_facts,
             want_plan=want_plan,
+            parsed=parsed,
         )
 
 
@@ -142,8 +148,9 @@ def _analyze(
     template_dir: Path | None = None,
     read_facts: FactReader = read_file_facts,
     want_plan: bool = True,
+    parsed: ParsedStory | None = None,
 ) -> Compilation:
-    parsed = parse_story(source, file)
+    parsed = parsed if parsed is not None else parse_story(source, file)
     diagnostics = list(parsed.diagnostics)
     if not parsed.source.strip():
         diagnostics.append(

@@ -127,6 +127,33 @@ def render_full(diagnostic: Diagnostic, source: str | None) -> str:
     return "\n".join(out)
 
 
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def _github_escape(text: str, *, in_property: bool = False) -> str:
+    # GitHub's workflow-command escaping: data escapes %, CR, LF; properties also : and ,
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if in_property:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(diagnostic: Diagnostic) -> str:
+    """A GitHub Actions workflow command: `::error file=…,line=…,col=…::message`."""
+    d = diagnostic
+    props = {
+        "file": d.file,
+        "line": str(d.span.line),
+        "col": str(d.span.column),
+        "endLine": str(d.span.end_line),
+        "endColumn": str(d.span.end_column),
+        "title": f"{d.code} {d.name}",
+    }
+    joined = ",".join(f"{k}={_github_escape(v, in_property=True)}" for k, v in props.items())
+    message = d.message + (f" (help: {d.help})" if d.help else "")
+    return f"::{_GITHUB_LEVEL[d.severity]} {joined}::{_github_escape(message)}"
+
+
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
     return json.dumps([d.as_json() for d in diagnostics], indent=2, ensure_ascii=False)
 

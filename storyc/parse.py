@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -112,16 +113,50 @@ def parse_story(source: str, file: str = "<story>") -> ParsedStory:
         pass
     items: list[Tree] = []
     for start_line, block in split_blocks(source):
-        padded = "\n" * (start_line - 1) + block + "\n"
-        try:
-            tree = story_parser().parse(padded)
-        except IndentationError_ as exc:
-            diagnostics.append(_indentation_diagnostic(exc, source, file))
-            continue
-        except UnexpectedInput as exc:
-            diagnostics.append(describe_syntax_error(exc, source, file))
-            continue
-        items.extend(tree.children)
+        block_items, block_diagnostics = parse_block(start_line, block, file, source)
+        items.extend(block_items)
+        diagnostics.extend(block_diagnostics)
+    return ParsedStory(items, diagnostics, source)
+
+
+def parse_block(
+    start_line: int, block: str, file: str = "<story>", source: str | None = None
+) -> tuple[list[Tree], list[Diagnostic]]:
+    """Parse one top-level block (from `split_blocks`) where it stands in the file.
+
+    The block is padded with newlines so that positions are those of the whole file; the
+    language server caches the result per (start line, text). `source` (the whole file)
+    only words the messages; tab diagnostics are not made here.
+    """
+    padded = "\n" * (start_line - 1) + block + "\n"
+    context = source if source is not None else padded
+    try:
+        tree = story_parser().parse(padded)
+    except IndentationError_ as exc:
+        return [], [_indentation_diagnostic(exc, context, file)]
+    except UnexpectedInput as exc:
+        return [], [describe_syntax_error(exc, context, file)]
+    return list(tree.children), []
+
+
+BlockParser = Callable[[int, str, str], tuple[list[Tree], list[Diagnostic]]]
+
+
+def parse_story_in_blocks(
+    source: str, file: str = "<story>", block_parser: BlockParser | None = None
+) -> ParsedStory:
+    """`parse_story` without the whole-file attempt: every block goes through `block_parser`
+    (`parse_block` by default; the language server passes a caching one)."""
+    source = source.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in source:
+        return parse_story(source, file)
+    parse_one = block_parser or (lambda line, block, name: parse_block(line, block, name, source))
+    diagnostics = _tab_diagnostics(source, file)
+    items: list[Tree] = []
+    for start_line, block in split_blocks(source):
+        block_items, block_diagnostics = parse_one(start_line, block, file)
+        items.extend(block_items)
+        diagnostics.extend(block_diagnostics)
     return ParsedStory(items, diagnostics, source)
 
 

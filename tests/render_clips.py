@@ -108,7 +108,8 @@ def make_plan(clips: list[Clip], provider: str = "preview") -> ClipPlan:
 
 def paid_plan(count: int, cost_each: float = 0.4) -> ClipPlan:
     clips = [
-        make_clip(i, provider="stub", cost_usd=cost_each, film_start=(i - 1) * 4000)
+        # Small frames: these tests are about the scheduler, not the pixels.
+        make_clip(i, provider="stub", size="640x360", cost_usd=cost_each, film_start=(i - 1) * 4000)
         for i in range(1, count + 1)
     ]
     return make_plan(clips, provider="stub")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -346,3 +347,65 @@ def test_storyc_render_paid_without_key_or_consent_is_one_clear_sentence(story: 
     for path in story.parent.rglob("*"):
         if path.is_file() and not path.is_symlink():
             assert secret.encode() not in path.read_bytes(), path
+
+
+# --- the registry -----------------------------------------------------------------------
+
+
+def test_every_provider_has_a_renderer_and_paid_ones_need_their_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from storyc.capabilities import PROVIDERS
+    from storyc.errors import UsageError
+    from storyc.render.base import Renderer
+    from storyc.render.errors import MissingKey
+    from storyc.render.registry import create_renderer, renderer_class
+
+    for variable in ("OPENAI_API_KEY", "FAL_KEY", "PRODIA_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    for name in PROVIDERS:
+        assert renderer_class(name).name == name
+        if name == "preview":
+            assert isinstance(create_renderer(name), Renderer)
+            continue
+        with pytest.raises(MissingKey):
+            create_renderer(name, cache_dir=tmp_path)
+    with pytest.raises(UsageError, match="unknown provider"):
+        create_renderer("sora-cloud")
+
+
+def test_on_a_terminal_the_paid_run_asks_and_no_submits_nothing(story: Path) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    clean = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env = {
+        **clean,
+        "STORYC_CACHE_DIR": str(story.parent / "cache"),
+        "OPENAI_API_KEY": "sk-test-a1b2c3d4e5f6",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # nothing listens: a submit would fail
+        "COLUMNS": "120",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "storyc.cli", "render", story.name, "-p", "openai"],
+        cwd=story.parent,
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    shown = b""
+    deadline = time.monotonic() + 60
+    while b"[y/n]" not in shown:
+        assert time.monotonic() < deadline, shown.decode(errors="replace")
+        shown += os.read(controller, 4096)
+    os.write(controller, b"n\n")
+    assert child.wait(timeout=60) == 1
+    with contextlib.suppress(OSError):  # the child closed its side
+        while chunk := os.read(controller, 4096):
+            shown += chunk
+    os.close(controller)
+    text = shown.decode(errors="replace")
+    assert "Estimated cost" in text and "render cancelled" in text
+    assert "sk-test-a1b2c3d4e5f6" not in text

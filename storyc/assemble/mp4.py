@@ -25,6 +25,10 @@ class Mp4Error(Exception):
     """The file is not a whole MP4 (the message says why, in a few words)."""
 
 
+class NotMp4Error(Mp4Error):
+    """The file is some other format (ffmpeg may still read it)."""
+
+
 @dataclass(frozen=True)
 class Edit:
     segment_duration: int
@@ -107,6 +111,8 @@ def read_mp4(path: Path) -> Mp4Facts:
     """Return the facts of the MP4 at `path`; raise `Mp4Error` if it is not a whole MP4."""
     try:
         size = path.stat().st_size
+        if size == 0:
+            raise Mp4Error("the file is empty")
         with path.open("rb") as handle:
             return _read(path, handle, size)
     except OSError as exc:
@@ -144,7 +150,7 @@ def _read(path: Path, handle: BinaryIO, size: int) -> Mp4Facts:
         elif box_size == 0:
             box_size = size - position
         if first and kind not in (b"ftyp", b"styp", b"free", b"skip", b"wide", b"moov"):
-            raise Mp4Error("not an MP4 file")
+            raise NotMp4Error("not an MP4 file")
         first = False
         if box_size < header_size:
             raise Mp4Error("damaged box header")

@@ -66,6 +66,40 @@ def x264_settings(first_sample: bytes) -> dict[str, str] | None:
     return settings
 
 
+def pixel_format(decoder_config: bytes) -> str | None:
+    """The ffmpeg pixel format an `avcC`'s first SPS declares (chroma format, bit depth)."""
+    if len(decoder_config) < 8 or decoder_config[5] & 0x1F == 0:
+        return None
+    length = int.from_bytes(decoder_config[6:8], "big")
+    sps = decoder_config[8 : 8 + length].replace(b"\0\0\3", b"\0\0")
+    if len(sps) < 4:
+        return None
+    if sps[1] not in (100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135):
+        return "yuv420p"
+    bits = "".join(f"{byte:08b}" for byte in sps[4:16])
+    cursor = 0
+
+    def golomb() -> int:
+        nonlocal cursor
+        zeros = 0
+        while bits[cursor] == "0":
+            zeros += 1
+            cursor += 1
+        value = int(bits[cursor : cursor + zeros + 1], 2) - 1
+        cursor += zeros + 1
+        return value
+
+    golomb()  # seq_parameter_set_id
+    chroma = golomb()
+    if chroma == 3:
+        cursor += 1  # separate_colour_plane_flag
+    depth = golomb() + 8
+    name = {0: "gray", 1: "yuv420p", 2: "yuv422p", 3: "yuv444p"}.get(chroma)
+    if name is None:
+        return None
+    return name if depth == 8 else f"{name}{depth}le"
+
+
 def encoder_args(settings: dict[str, str], fps: Fraction) -> list[str] | None:
     """ffmpeg arguments for libx264 that reproduce the parameter sets of `settings`."""
     preset = _PRESET_BY_SUBME.get(int(settings.get("subme", "-1")))
@@ -108,8 +142,10 @@ def matching_encoder(reference: Mp4Facts) -> tuple[list[str] | None, str]:
     if settings is None:
         return None, "the clips' encoder is not x264, so its settings cannot be reproduced"
     args = encoder_args(settings, video.fps)
-    if args is None:
-        return None, "the clips' x264 rate control cannot be reproduced"
+    pix_fmt = pixel_format(video.decoder_config)
+    if args is None or pix_fmt is None:
+        return None, "the clips' x264 settings cannot be reproduced"
+    args += ["-pix_fmt", pix_fmt]
     with tempfile.TemporaryDirectory(prefix="storyc-trial-") as scratch:
         trial = Path(scratch) / "trial.mp4"
         try:

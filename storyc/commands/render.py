@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--force", help="Render again even clips already in the cache.")
         ] = False,
     ) -> None:
-        """Render every clip to DIR/clips/NN-<id>.mp4 (and write DIR/plan.json).
+        """Render every clip to DIR/clips/NN-ID.mp4 (and write DIR/plan.json).
 
         Rendered clips are cached (`.storyc/cache` beside the story, or $STORYC_CACHE_DIR)
         and never paid for twice; a run that was interrupted picks up its jobs where they

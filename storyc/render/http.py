@@ -38,7 +38,8 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 from tenacity.wait import wait_base
 
@@ -111,9 +112,10 @@ class _WaitForProvider(wait_base):
 
     def __init__(self, policy: RetryPolicy):
         self._policy = policy
-        self._backoff = wait_exponential_jitter(
-            initial=policy.base_s, max=policy.max_wait_s, jitter=policy.base_s
-        )
+        # base, 2*base, 4*base... (capped) plus up to `base` of jitter.
+        self._backoff = wait_exponential(
+            multiplier=policy.base_s, max=policy.max_wait_s
+        ) + wait_random(0, policy.base_s)
 
     def __call__(self, retry_state: RetryCallState) -> float:
         outcome = retry_state.outcome

@@ -383,6 +383,7 @@ def render_to_dir(
     out_dir = Path(out_dir)
     cache = ClipCache(cache_dir) if cache_dir is not None else ClipCache(_story_cache(plan))
     cache.ensure()
+    cache.sweep_partials()
     _write_atomic(out_dir / "plan.json", plan.to_json())
 
     with Journal.in_folder(cache.root) as journal:

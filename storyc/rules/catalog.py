@@ -232,6 +232,25 @@ RULES: tuple[Rule, ...] = (
         'title: A\n\nscene "Opening":\n    shot 4s:\n        action: x',
     ),
     Rule(
+        "S190",
+        "unused-suppression",
+        W,
+        "A `# storyc: ignore[CODE]` (or `ignore-file[CODE]`) comment that suppresses nothing: "
+        "the problem it hid is gone, so the comment only misleads. `storyc lint --fix` removes it.",
+        "        action: @mara waves.  # storyc: ignore[S101]   (mara is declared)",
+        "        action: @mara waves.",
+    ),
+    Rule(
+        "S191",
+        "bad-suppression",
+        W,
+        "A `# storyc:` comment storyc cannot read: a misspelled directive, an unknown code, or a "
+        "syntax error (E0xx), which cannot be suppressed. Write `# storyc: ignore[CODE, ...]` "
+        "on the line, or `# storyc: ignore-file[CODE, ...]` anywhere for the whole file.",
+        "        action: @ghost waves.  # storyc: ignore[S1O1]",
+        "        action: @ghost waves.  # storyc: ignore[S101]",
+    ),
+    Rule(
         "P201",
         "unknown-model",
         E,

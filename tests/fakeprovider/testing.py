@@ -87,12 +87,31 @@ def make_clip(
     references = tuple(
         CameoReference(name=name, path=str(path), sha256=_sha256(path)) for name, path in cameos
     )
-    key = json.dumps([provider, model, size, seconds, seed, prompt, str(input_reference),
-                      [c.sha256 for c in references], audio])
+    key = json.dumps(
+        [
+            provider,
+            model,
+            size,
+            seconds,
+            seed,
+            prompt,
+            str(input_reference),
+            [c.sha256 for c in references],
+            audio,
+        ]
+    )
     line = 10 * index
-    shot = PlannedShot(index=index, label="wide", file=story, line=line, start=0,
-                       end=seconds * 1000, film_start=0, film_end=seconds * 1000,
-                       action=prompt)
+    shot = PlannedShot(
+        index=index,
+        label="wide",
+        file=story,
+        line=line,
+        start=0,
+        end=seconds * 1000,
+        film_start=0,
+        film_end=seconds * 1000,
+        action=prompt,
+    )
     return Clip(
         id=hashlib.sha256(key.encode()).hexdigest()[:16],
         index=index,
@@ -121,12 +140,24 @@ def make_clip(
 
 def make_plan(clips: list[Clip]) -> ClipPlan:
     first = clips[0]
-    header = PlanHeader(title="Test", source="stories/test.story", model=first.model,
-                        provider=first.provider, size=first.size, fps=None, style=None,
-                        seed=None, clips="per-shot")
-    return ClipPlan(story=header, clips=tuple(clips), duration=sum(c.duration for c in clips),
-                    render_seconds=sum(c.render_ms for c in clips) // 1000,
-                    cost_usd=sum(c.cost_usd for c in clips))
+    header = PlanHeader(
+        title="Test",
+        source="stories/test.story",
+        model=first.model,
+        provider=first.provider,
+        size=first.size,
+        fps=None,
+        style=None,
+        seed=None,
+        clips="per-shot",
+    )
+    return ClipPlan(
+        story=header,
+        clips=tuple(clips),
+        duration=sum(c.duration for c in clips),
+        render_seconds=sum(c.render_ms for c in clips) // 1000,
+        cost_usd=sum(c.cost_usd for c in clips),
+    )
 
 
 def render(plan: ClipPlan, renderer: Renderer, cache_dir: Path, jobs: int = 4) -> RenderReport:
@@ -135,8 +166,9 @@ def render(plan: ClipPlan, renderer: Renderer, cache_dir: Path, jobs: int = 4) -
     async def run() -> RenderReport:
         try:
             with Journal.in_folder(cache_dir) as journal:
-                return await render_plan(plan, renderer, cache=ClipCache(cache_dir),
-                                         journal=journal, jobs=jobs)
+                return await render_plan(
+                    plan, renderer, cache=ClipCache(cache_dir), journal=journal, jobs=jobs
+                )
         finally:
             await renderer.aclose()
 
@@ -162,8 +194,13 @@ def write_story(
     cameos: Mapping[str, str] | None = None,
 ) -> list[StoryShot]:
     """A `clips: per-shot` story (one clip per shot); fills in each shot's line number."""
-    lines = [f"title: {provider} test", f"model: {model}", f"provider: {provider}",
-             f"size: {size}", "clips: per-shot"]
+    lines = [
+        f"title: {provider} test",
+        f"model: {model}",
+        f"provider: {provider}",
+        f"size: {size}",
+        "clips: per-shot",
+    ]
     lines += [line for line in header.splitlines() if line.strip()]
     for name, file in (cameos or {}).items():
         lines += ["", f'cameo {name}: "{file}"', f"    look: {name}, a test subject"]
@@ -184,7 +221,12 @@ def storyc(
     """Run the `storyc` command line in a subprocess."""
     return subprocess.run(
         [sys.executable, "-c", "from storyc.cli import main; main()", *args],
-        env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -200,7 +242,11 @@ def journaled_jobs(cache_dir: Path) -> int:
 
 
 def kill_once_journaled(
-    args: list[str], env: Mapping[str, str], cwd: Path, cache_dir: Path, count: int,
+    args: list[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    cache_dir: Path,
+    count: int,
     timeout: float = 60,
 ) -> tuple[int, str]:
     """Start `storyc ARGS`, `kill -9` it once `count` jobs are in the journal.
@@ -211,7 +257,10 @@ def kill_once_journaled(
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-c", "from storyc.cli import main; main()", *args],
-            env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+            env=dict(env),
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         try:

@@ -1,0 +1,362 @@
+"""`assemble_film`: clips + plan -> one MP4 (H.264 + AAC, faststart), by the cheapest clean path.
+
+- lossless: every clip already has the film's exact format and length and every join is a
+  cut, so the concat demuxer stream-copies all video packets (bit-exact); the sound is copied
+  too when every cut is quiet, else mixed with 5 ms ramps at the cuts and encoded once.
+- partial copy: the clips that need work (trimmed, in a transition, another size or fps) are
+  re-encoded as pieces with parameter sets proven identical to the copied clips', and the
+  film is joined by stream copy; the sound is mixed.
+- moviepy: nothing can be copied cleanly, so moviepy composes and re-encodes the picture.
+
+Whatever the path, the film is written inside a scratch folder next to `out`, checked (frame
+count, sound), then moved over `out` in one step: a failed build leaves the last good film.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from storyc.assemble.composite import compose_video
+from storyc.assemble.ffmpeg import concat_list, run_ffmpeg
+from storyc.assemble.mp4 import Mp4Error, read_mp4
+from storyc.assemble.pieces import encode_piece
+from storyc.assemble.preflight import (
+    SourceFacts,
+    audio_copyable,
+    copyable,
+    film_fps,
+    inspect_source,
+    reference_key,
+)
+from storyc.assemble.progress import ProgressCallback, no_progress
+from storyc.assemble.soundtrack import (
+    AudioFormat,
+    cuts_are_quiet,
+    decode_clip_audio,
+    film_audio_format,
+    mix_soundtrack,
+    pcm_chunks,
+)
+from storyc.assemble.timeline import Placement, Timeline, build_timeline
+from storyc.assemble.x264 import matching_encoder
+from storyc.clipplan import ClipPlan
+from storyc.errors import StorycError
+
+AssemblyPath = Literal["lossless", "partial copy", "moviepy"]
+
+
+@dataclass(frozen=True)
+class AssemblyReport:
+    """How the film was made; `describe()` is the sentence the CLI prints."""
+
+    output: Path
+    path: AssemblyPath
+    seconds: float
+    timeline: Timeline
+    copied: tuple[int, ...]
+    """Clip numbers whose video packets were copied unchanged."""
+    reencoded: tuple[int, ...]
+    audio: Literal["copied", "mixed"]
+    reason: str = ""
+    """Why the film was not (entirely) stream-copied."""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def frames(self) -> int:
+        return self.timeline.frames
+
+    @property
+    def duration_ms(self) -> int:
+        return self.timeline.duration_ms
+
+    def describe(self) -> str:
+        sound = "sound copied" if self.audio == "copied" else "sound mixed and encoded once"
+        if self.path == "lossless":
+            how = f"lossless: all {len(self.copied)} clips stream-copied (video bit-exact)"
+        elif self.path == "partial copy":
+            how = (
+                f"partial copy: clips {_numbers(self.copied)} stream-copied, "
+                f"clips {_numbers(self.reencoded)} re-encoded"
+            )
+        else:
+            how = f"moviepy: the whole film re-encoded ({self.reason})"
+        return f"{how}; {sound}; {self.seconds:.2f} s"
+
+
+class _CannotCopy(Exception):
+    """The partial path found it cannot be clean; the moviepy path takes over."""
+
+
+def assemble_film(
+    plan: ClipPlan,
+    clips: list[Path],
+    out: Path,
+    *,
+    progress: ProgressCallback = no_progress,
+) -> AssemblyReport:
+    """Join the rendered `clips` (one per `plan.clips`, in order) into the film `out`."""
+    started = time.perf_counter()
+    if len(clips) != len(plan.clips):
+        raise StorycError(
+            f"the plan has {len(plan.clips)} clips but {len(clips)} clip files were given"
+        )
+    sources = [inspect_source(clip, Path(path)) for clip, path in zip(plan.clips, clips, strict=True)]
+    fps = film_fps(plan.story.fps, sources)
+    timeline = build_timeline(plan, [facts.path for facts in sources], fps)
+    film_size = (timeline.width, timeline.height)
+    reference = reference_key(sources, film_size, fps)
+    copy_flags = [
+        copyable(placement, facts, reference, film_size, fps)
+        for placement, facts in zip(timeline.placements, sources, strict=True)
+    ]
+    notes = tuple(_notes(timeline, sources))
+    audio_format = film_audio_format([facts.audio for facts in sources])
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".storyc-assemble-", dir=out.parent) as scratch_dir:
+        scratch = Path(scratch_dir)
+        result = scratch / "film.mp4"
+        path: AssemblyPath
+        reason = ""
+        if all(copy_flags):
+            path = "lossless"
+            audio = _lossless(timeline, sources, audio_format, scratch, result, progress)
+        else:
+            path, reason = "partial copy", ""
+            try:
+                if not any(copy_flags):
+                    raise _CannotCopy(_why_reencoded(timeline, sources, copy_flags, reference))
+                _partial(timeline, sources, copy_flags, audio_format, scratch, result, progress)
+            except _CannotCopy as exc:
+                path, reason, copy_flags = "moviepy", str(exc), [False] * len(sources)
+                _moviepy(timeline, sources, audio_format, scratch, result, progress)
+            audio = "mixed"
+        _verify(result, timeline)
+        os.replace(result, out)
+    numbers = [placement.clip.index for placement in timeline.placements]
+    return AssemblyReport(
+        output=out,
+        path=path,
+        seconds=time.perf_counter() - started,
+        timeline=timeline,
+        copied=tuple(n for n, flag in zip(numbers, copy_flags, strict=True) if flag),
+        reencoded=tuple(n for n, flag in zip(numbers, copy_flags, strict=True) if not flag),
+        audio=audio,
+        reason=reason,
+        notes=notes,
+    )
+
+
+def _lossless(
+    timeline: Timeline,
+    sources: list[SourceFacts],
+    audio_format: AudioFormat,
+    scratch: Path,
+    result: Path,
+    progress: ProgressCallback,
+) -> Literal["copied", "mixed"]:
+    listing = _write_concat(scratch, [(facts.path, facts.frames) for facts in sources], timeline)
+    has_audio = [facts.audio is not None for facts in sources]
+    video_in = ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing)]
+    if audio_copyable(sources, timeline.fps):
+        # Copy everything while the sound is decoded on the other core; keep the copy only
+        # if no cut would click.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            copying = pool.submit(
+                run_ffmpeg,
+                [*video_in, "-map", "0:v:0", "-map", "0:a:0", "-c", "copy", "-copyts"]
+                + ["-movflags", "+faststart", str(result)],
+                what="joining the clips by stream copy",
+            )
+            clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
+            copying.result()
+        if cuts_are_quiet(timeline, clips_audio, audio_format.rate):
+            progress("joining the clips (stream copy)", 1, 1)
+            return "copied"
+    else:
+        clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
+    soundtrack = mix_soundtrack(timeline, clips_audio, audio_format)
+    _mux(video_in, soundtrack, audio_format, timeline, result, progress, "joining the clips")
+    return "mixed"
+
+
+def _partial(
+    timeline: Timeline,
+    sources: list[SourceFacts],
+    copy_flags: list[bool],
+    audio_format: AudioFormat,
+    scratch: Path,
+    result: Path,
+    progress: ProgressCallback,
+) -> None:
+    reference = next(f for f, flag in zip(sources, copy_flags, strict=True) if flag)
+    assert reference.mp4 is not None and reference.mp4.video is not None
+    encoder, why = matching_encoder(reference.mp4)
+    if encoder is None:
+        raise _CannotCopy(f"only part of the film could be stream-copied, but {why}")
+    has_audio = [facts.audio is not None for facts in sources]
+    entries: list[tuple[Path, int]] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        decoding = pool.submit(decode_clip_audio, timeline, has_audio, audio_format)
+        for run in _runs(timeline, copy_flags):
+            first = run[0].position
+            if copy_flags[first]:
+                entries.append((sources[first].path, sources[first].frames))
+                continue
+            piece = scratch / f"piece-{first + 1:02d}.mp4"
+            facts = [sources[p.position] for p in run]
+            encode_piece(
+                timeline,
+                run,
+                [f.fps for f in facts],
+                [f.frames for f in facts],
+                [f.size for f in facts],
+                encoder,
+                reference.mp4.video.timescale,
+                piece,
+                progress=progress,
+                stage=f"re-encoding clips {run[0].clip.index}-{run[-1].clip.index}",
+            )
+            frames = run[-1].end - run[0].start
+            made = read_mp4(piece).video
+            if made is None or made.decoder_config != reference.mp4.video.decoder_config:
+                raise _CannotCopy("a re-encoded piece came out with other H.264 parameter sets")
+            if made.sample_count != frames:
+                raise _CannotCopy(f"a re-encoded piece has {made.sample_count}/{frames} frames")
+            entries.append((piece, frames))
+        clips_audio = decoding.result()
+    listing = _write_concat(scratch, entries, timeline)
+    soundtrack = mix_soundtrack(timeline, clips_audio, audio_format)
+    video_in = ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing)]
+    _mux(video_in, soundtrack, audio_format, timeline, result, progress, "joining the pieces")
+
+
+def _moviepy(
+    timeline: Timeline,
+    sources: list[SourceFacts],
+    audio_format: AudioFormat,
+    scratch: Path,
+    result: Path,
+    progress: ProgressCallback,
+) -> None:
+    picture = scratch / "picture.mp4"
+    has_audio = [facts.audio is not None for facts in sources]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        decoding = pool.submit(decode_clip_audio, timeline, has_audio, audio_format)
+        compose_video(timeline, sources, picture, progress=progress, stage="encoding the film")
+        clips_audio = decoding.result()
+    soundtrack = mix_soundtrack(timeline, clips_audio, audio_format)
+    _mux(["-i", str(picture)], soundtrack, audio_format, timeline, result, progress, "adding sound")
+
+
+def _runs(timeline: Timeline, copy_flags: list[bool]) -> list[list[Placement]]:
+    """Copied clips one by one; consecutive clips that need re-encoding grouped together."""
+    runs: list[list[Placement]] = []
+    for placement in timeline.placements:
+        flag = copy_flags[placement.position]
+        if runs and not flag and not copy_flags[runs[-1][-1].position]:
+            runs[-1].append(placement)
+        else:
+            runs.append([placement])
+    return runs
+
+
+def _write_concat(scratch: Path, entries: list[tuple[Path, int]], timeline: Timeline) -> Path:
+    listing = scratch / "clips.ffconcat"
+    text = concat_list([(path, float(Fraction(frames) / timeline.fps)) for path, frames in entries])
+    listing.write_text(text, encoding="utf-8")
+    return listing
+
+
+def _mux(
+    video_in: list[str],
+    soundtrack: np.ndarray,
+    audio_format: AudioFormat,
+    timeline: Timeline,
+    result: Path,
+    progress: ProgressCallback,
+    stage: str,
+) -> None:
+    """Copy the video stream from `video_in`, encode `soundtrack` as AAC, faststart."""
+    bitrate = "96k" if audio_format.channels == 1 else "160k"
+    pcm_in = ["-f", "f32le", "-ar", str(audio_format.rate), "-ac", str(audio_format.channels)]
+    run_ffmpeg(
+        [*video_in, *pcm_in, "-i", "pipe:0", "-map", "0:v:0", "-map", "1:a:0"]
+        + ["-c:v", "copy", "-c:a", "aac", "-b:a", bitrate, "-copyts"]
+        + ["-movflags", "+faststart", str(result)],
+        what="writing the film",
+        stdin_chunks=pcm_chunks(soundtrack),
+        progress=progress,
+        stage=stage,
+        total_us=round(timeline.frames / timeline.fps * 1_000_000),
+    )
+
+
+def _verify(result: Path, timeline: Timeline) -> None:
+    """Refuse to replace the last good film with one that is not what the plan says."""
+    try:
+        facts = read_mp4(result)
+    except Mp4Error as exc:
+        raise StorycError(f"the assembled film is unreadable ({exc}); nothing was replaced") from exc
+    frames = facts.video.sample_count if facts.video else 0
+    if frames != timeline.frames:
+        raise StorycError(
+            f"the assembled film has {frames} frames instead of {timeline.frames}; "
+            "the previous film was kept"
+        )
+    if facts.audio is None or facts.audio.sample_count == 0:
+        raise StorycError("the assembled film has no sound track; the previous film was kept")
+
+
+def _notes(timeline: Timeline, sources: list[SourceFacts]) -> list[str]:
+    notes = []
+    for placement, facts in zip(timeline.placements, sources, strict=True):
+        available = facts.frames
+        if facts.fps and facts.fps != timeline.fps:
+            available = int(facts.frames * timeline.fps / facts.fps)
+        if available < placement.frames:
+            short_ms = timeline.frame_ms(placement.frames - available)
+            notes.append(
+                f"clip {placement.clip.index} is {short_ms} ms shorter than planned; "
+                "its last frame is held"
+            )
+    return notes
+
+
+def _why_reencoded(
+    timeline: Timeline,
+    sources: list[SourceFacts],
+    copy_flags: list[bool],
+    reference: tuple[object, ...] | None,
+) -> str:
+    reasons: list[str] = []
+    for placement, facts in zip(timeline.placements, sources, strict=True):
+        if copy_flags[placement.position]:
+            continue
+        if facts.size != (timeline.width, timeline.height):
+            reasons.append("a clip has another size than the film")
+        elif facts.fps != timeline.fps:
+            reasons.append("a clip has another frame rate than the film")
+        elif reference is None:
+            reasons.append("the clips are not H.264 in MP4")
+        elif not placement.joined_by_cuts:
+            reasons.append("every clip is in a transition or trimmed")
+        elif facts.frames != placement.frames:
+            reasons.append("every clip is in a transition or trimmed")
+        else:
+            reasons.append("the clips were encoded differently")
+    unique = list(dict.fromkeys(reasons))
+    return "; ".join(unique) if unique else "no clip can be stream-copied"
+
+
+def _numbers(numbers: tuple[int, ...]) -> str:
+    return ", ".join(str(n) for n in numbers)
