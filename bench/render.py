@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # render_clips: hand-made clips and plans
@@ -33,6 +34,11 @@ from storyc.render.cache import ClipCache  # noqa: E402
 from storyc.render.journal import Journal  # noqa: E402
 from storyc.render.preview import PreviewRenderer, render_clip  # noqa: E402
 from storyc.render.scheduler import render_plan  # noqa: E402
+
+if TYPE_CHECKING:
+    from storyc.clipplan import ClipPlan
+    from storyc.render.base import Renderer
+    from storyc.render.scheduler import RenderReport
 
 # --- part 1: the preview renderer -------------------------------------------------------
 
@@ -128,7 +134,7 @@ def bench_fake_provider(
     import subprocess
     import urllib.request
 
-    from fakeprovider import make_mp4
+    from fakeprovider import DEFAULT_KEYS, make_mp4
     from fakeprovider.testing import make_clip as provider_clip
     from fakeprovider.testing import make_plan as provider_plan
 
@@ -164,17 +170,16 @@ def bench_fake_provider(
                 with urllib.request.urlopen(f"{root}/_fake/{path}", data=data) as answer:
                     return json.loads(answer.read())
 
-            control("faults", {"job_seconds": job_seconds, "poll_after_ms": int(poll_s * 1000)})
             os.environ.update(
                 {
                     "OPENAI_BASE_URL": f"{root}/v1",
-                    "OPENAI_API_KEY": "sk-fake-openai-0123456789abcdefXYZ",
+                    "OPENAI_API_KEY": DEFAULT_KEYS["openai"],
                     "FAL_QUEUE_URL": f"{root}/fal",
                     "FAL_REST_URL": f"{root}/fal-rest",
                     "FAL_CDN_URL": f"{root}/fal-cdn",
-                    "FAL_KEY": "fal-fake-key-0123456789abcdef:secretpart",
+                    "FAL_KEY": DEFAULT_KEYS["fal"],
                     "PRODIA_URL": f"{root}/prodia",
-                    "PRODIA_TOKEN": "prodia-fake-token-0123456789abcdef",
+                    "PRODIA_TOKEN": DEFAULT_KEYS["prodia"],
                     "STORYC_POLL_INTERVAL_S": str(poll_s),
                 }
             )
@@ -188,21 +193,7 @@ def bench_fake_provider(
                 cache = folder / f"cache-{provider}"
                 renderer = create_renderer(provider, cache_dir=cache)
                 started = time.perf_counter()
-
-                async def run(renderer=renderer, clips=clips, cache=cache):  # noqa: ANN001
-                    try:
-                        with Journal.in_folder(cache) as journal:
-                            return await render_plan(
-                                provider_plan(clips),
-                                renderer,
-                                cache=ClipCache(cache),
-                                journal=journal,
-                                jobs=jobs,
-                            )
-                    finally:
-                        await renderer.aclose()
-
-                report = asyncio.run(run())
+                report = asyncio.run(_render_all(provider_plan(clips), renderer, cache, jobs))
                 elapsed = time.perf_counter() - started
                 stats = control("stats")
                 assert report.ok, [str(f) for f in report.failures]
@@ -218,6 +209,16 @@ def bench_fake_provider(
             server.terminate()
             server.wait(timeout=10)
     return figures
+
+
+async def _render_all(plan: ClipPlan, renderer: Renderer, cache: Path, jobs: int) -> RenderReport:
+    try:
+        with Journal.in_folder(cache) as journal:
+            return await render_plan(
+                plan, renderer, cache=ClipCache(cache), journal=journal, jobs=jobs
+            )
+    finally:
+        await renderer.aclose()
 
 
 def main(argv: list[str]) -> None:

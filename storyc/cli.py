@@ -20,6 +20,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "storyc.commands.rule",
     "storyc.commands.render",
     "storyc.commands.build",
+    "storyc.commands.lint",
+    "storyc.commands.fmt",
+    "storyc.commands.lsp",
 )
 """Every module here defines `register(app)`. A missing module is skipped so that a
 command under construction never breaks the others."""

@@ -63,7 +63,9 @@ def scan_comment(text: str) -> int | None:
     for index, char in enumerate(text):
         if char == '"':
             quoted = not quoted
-        elif not quoted and _is_comment_at(text, index) and (index == 0 or text[index - 1] in " \t:"):
+        elif (
+            not quoted and _is_comment_at(text, index) and (index == 0 or text[index - 1] in " \t:")
+        ):
             return index
     return None
 

@@ -100,6 +100,18 @@ def test_a_429_waits_as_long_as_retry_after_asks(
     assert second.at - first.at >= 0.95
 
 
+def test_a_submit_whose_answer_never_came_is_not_sent_again(
+    fake: FakeProvider, env: dict[str, str], tmp_path: Path
+) -> None:
+    fake.faults.script("submit", 0)  # the connection drops before any answer
+
+    report = render(make_plan(clips(1, "lost answer")), OpenAIRenderer(), tmp_path / "cache")
+
+    (failure,) = report.failures
+    assert "may have been created" in failure.message
+    assert len(fake.requests("submit")) == 1  # a second try could have paid twice
+
+
 def test_polls_at_the_interval_openai_poll_after_ms_gives(
     fake: FakeProvider, env: dict[str, str], tmp_path: Path
 ) -> None:

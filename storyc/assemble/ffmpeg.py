@@ -48,9 +48,7 @@ def run_ffmpeg(
     threads = [threading.Thread(target=_drain, args=(process, stderr_tail), daemon=True)]
     if stdin_chunks is not None:
         threads.append(
-            threading.Thread(
-                target=_feed, args=(process, stdin_chunks, feeder_error), daemon=True
-            )
+            threading.Thread(target=_feed, args=(process, stdin_chunks, feeder_error), daemon=True)
         )
     try:
         for thread in threads:
@@ -76,6 +74,16 @@ def run_ffmpeg(
         raise FfmpegError(f"ffmpeg failed while {what}: {detail}")
     if stage and total_us:
         progress(stage, total_us, total_us)
+
+
+def ffmpeg_output(args: Sequence[str], stdin: bytes, *, what: str) -> bytes:
+    """Run `ffmpeg ARGS` on a small input held in memory and return what it writes to stdout."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", *args]
+    done = subprocess.run(cmd, input=stdin, capture_output=True, check=False)
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+        raise FfmpegError(f"ffmpeg failed while {what}: {' '.join(detail) or done.returncode}")
+    return done.stdout
 
 
 def _drain(process: subprocess.Popen[bytes], tail: deque[str]) -> None:

@@ -42,7 +42,9 @@ from storyc.assemble.soundtrack import (
     AudioFormat,
     cuts_are_quiet,
     decode_clip_audio,
+    edge_peaks,
     film_audio_format,
+    joins_are_quiet,
     mix_soundtrack,
     pcm_chunks,
 )
@@ -69,6 +71,8 @@ class AssemblyReport:
     reason: str = ""
     """Why the film was not (entirely) stream-copied."""
     notes: tuple[str, ...] = field(default=())
+    source_frames: tuple[int, ...] = field(default=())
+    """Each clip file's length in film frames (for the edit list's media ranges)."""
 
     @property
     def frames(self) -> int:
@@ -81,7 +85,9 @@ class AssemblyReport:
     def describe(self) -> str:
         sound = "sound copied" if self.audio == "copied" else "sound mixed and encoded once"
         if self.path == "lossless":
-            how = f"lossless: all {len(self.copied)} clips stream-copied (video bit-exact)"
+            count = len(self.copied)
+            clips = "the clip" if count == 1 else f"all {count} clips"
+            how = f"lossless: {clips} stream-copied (video bit-exact)"
         elif self.path == "partial copy":
             how = (
                 f"partial copy: clips {_numbers(self.copied)} stream-copied, "
@@ -109,7 +115,9 @@ def assemble_film(
         raise StorycError(
             f"the plan has {len(plan.clips)} clips but {len(clips)} clip files were given"
         )
-    sources = [inspect_source(clip, Path(path)) for clip, path in zip(plan.clips, clips, strict=True)]
+    sources = [
+        inspect_source(clip, Path(path)) for clip, path in zip(plan.clips, clips, strict=True)
+    ]
     fps = film_fps(plan.story.fps, sources)
     timeline = build_timeline(plan, [facts.path for facts in sources], fps)
     film_size = (timeline.width, timeline.height)
@@ -153,6 +161,7 @@ def assemble_film(
         audio=audio,
         reason=reason,
         notes=notes,
+        source_frames=tuple(_frames_at(facts, fps) for facts in sources),
     )
 
 
@@ -167,22 +176,34 @@ def _lossless(
     listing = _write_concat(scratch, [(facts.path, facts.frames) for facts in sources], timeline)
     has_audio = [facts.audio is not None for facts in sources]
     video_in = ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing)]
+    clips_audio: list[np.ndarray | None] | None = None
     if audio_copyable(sources, timeline.fps):
-        # Copy everything while the sound is decoded on the other core; keep the copy only
-        # if no cut would click.
+        # Copy everything while the sound at the cuts is checked; keep the copy only if no
+        # cut would click.
+        tracks = [
+            (facts.path, facts.mp4.audio) for facts in sources if facts.mp4 and facts.mp4.audio
+        ]
         with ThreadPoolExecutor(max_workers=1) as pool:
             copying = pool.submit(
                 run_ffmpeg,
-                [*video_in, "-map", "0:v:0", "-map", "0:a:0", "-c", "copy", "-copyts"]
-                + ["-movflags", "+faststart", str(result)],
+                [
+                    *video_in,
+                    *("-map", "0:v:0", "-map", "0:a:0", "-c", "copy", "-copyts"),
+                    *("-movflags", "+faststart", str(result)),
+                ],
                 what="joining the clips by stream copy",
             )
-            clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
+            peaks = edge_peaks(tracks)
+            if peaks is None:
+                clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
+                quiet = cuts_are_quiet(timeline, clips_audio, audio_format.rate)
+            else:
+                quiet = joins_are_quiet(peaks)
             copying.result()
-        if cuts_are_quiet(timeline, clips_audio, audio_format.rate):
+        if quiet:
             progress("joining the clips (stream copy)", 1, 1)
             return "copied"
-    else:
+    if clips_audio is None:
         clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
     soundtrack = mix_soundtrack(timeline, clips_audio, audio_format)
     _mux(video_in, soundtrack, audio_format, timeline, result, progress, "joining the clips")
@@ -290,9 +311,13 @@ def _mux(
     bitrate = "96k" if audio_format.channels == 1 else "160k"
     pcm_in = ["-f", "f32le", "-ar", str(audio_format.rate), "-ac", str(audio_format.channels)]
     run_ffmpeg(
-        [*video_in, *pcm_in, "-i", "pipe:0", "-map", "0:v:0", "-map", "1:a:0"]
-        + ["-c:v", "copy", "-c:a", "aac", "-b:a", bitrate, "-copyts"]
-        + ["-movflags", "+faststart", str(result)],
+        [
+            *video_in,
+            *pcm_in,
+            *("-i", "pipe:0", "-map", "0:v:0", "-map", "1:a:0"),
+            *("-c:v", "copy", "-c:a", "aac", "-b:a", bitrate, "-copyts"),
+            *("-movflags", "+faststart", str(result)),
+        ],
         what="writing the film",
         stdin_chunks=pcm_chunks(soundtrack),
         progress=progress,
@@ -306,7 +331,9 @@ def _verify(result: Path, timeline: Timeline) -> None:
     try:
         facts = read_mp4(result)
     except Mp4Error as exc:
-        raise StorycError(f"the assembled film is unreadable ({exc}); nothing was replaced") from exc
+        raise StorycError(
+            f"the assembled film is unreadable ({exc}); nothing was replaced"
+        ) from exc
     frames = facts.video.sample_count if facts.video else 0
     if frames != timeline.frames:
         raise StorycError(
@@ -317,12 +344,17 @@ def _verify(result: Path, timeline: Timeline) -> None:
         raise StorycError("the assembled film has no sound track; the previous film was kept")
 
 
+def _frames_at(facts: SourceFacts, fps: Fraction) -> int:
+    """The file's length counted in frames at the film's rate."""
+    if facts.fps and facts.fps != fps:
+        return int(facts.frames * fps / facts.fps)
+    return facts.frames
+
+
 def _notes(timeline: Timeline, sources: list[SourceFacts]) -> list[str]:
     notes = []
     for placement, facts in zip(timeline.placements, sources, strict=True):
-        available = facts.frames
-        if facts.fps and facts.fps != timeline.fps:
-            available = int(facts.frames * timeline.fps / facts.fps)
+        available = _frames_at(facts, timeline.fps)
         if available < placement.frames:
             short_ms = timeline.frame_ms(placement.frames - available)
             notes.append(
@@ -348,9 +380,7 @@ def _why_reencoded(
             reasons.append("a clip has another frame rate than the film")
         elif reference is None:
             reasons.append("the clips are not H.264 in MP4")
-        elif not placement.joined_by_cuts:
-            reasons.append("every clip is in a transition or trimmed")
-        elif facts.frames != placement.frames:
+        elif not placement.joined_by_cuts or facts.frames != placement.frames:
             reasons.append("every clip is in a transition or trimmed")
         else:
             reasons.append("the clips were encoded differently")

@@ -63,7 +63,9 @@ class VideoTrack:
 
     @property
     def profile(self) -> int | None:
-        return self.decoder_config[1] if self.codec.startswith("avc") and self.decoder_config else None
+        return (
+            self.decoder_config[1] if self.codec.startswith("avc") and self.decoder_config else None
+        )
 
     @property
     def nal_length_size(self) -> int:
@@ -82,14 +84,20 @@ class AudioTrack:
     decoder_config: bytes
     """The AudioSpecificConfig bytes (object type, rate, channel layout)."""
     edits: tuple[Edit, ...]
+    sample_positions: tuple[int, ...] = ()
+    """Each packet's offset in the file."""
+    sample_sizes: tuple[int, ...] = ()
+
+    @property
+    def priming(self) -> int:
+        """Samples the edit list skips at the start (the encoder's delay)."""
+        kept = [e for e in self.edits if e.media_time >= 0]
+        return kept[0].media_time if len(kept) == 1 else 0
 
     @property
     def duration_samples(self) -> int:
         """Samples presented after the edit list drops the encoder's priming."""
-        kept = [e for e in self.edits if e.media_time >= 0]
-        if len(kept) == 1 and kept[0].media_time > 0:
-            return max(0, self.media_duration - kept[0].media_time)
-        return self.media_duration
+        return max(0, self.media_duration - self.priming)
 
 
 @dataclass(frozen=True)
@@ -249,7 +257,8 @@ def _parse_trak(
     if len(sizes) != sample_count:
         raise Mp4Error("the sample tables disagree")
     offsets = _chunk_offsets(data, stbl)
-    first_sample = _check_extents(data, stbl, offsets, sizes, file_size)
+    positions = _sample_positions(data, stbl, offsets, sizes, file_size)
+    first_sample = (positions[0], sizes[0]) if sizes else (0, 0)
     edits = _elst(data, start, end)
 
     stsd = _child(data, *stbl, b"stsd")
@@ -312,6 +321,8 @@ def _parse_trak(
         channels=channels,
         decoder_config=asc,
         edits=edits,
+        sample_positions=positions,
+        sample_sizes=sizes,
     )
 
 
@@ -346,33 +357,36 @@ def _chunk_offsets(data: bytes, stbl: tuple[int, int]) -> tuple[int, ...]:
     raise Mp4Error("a track has no chunk offsets")
 
 
-def _check_extents(
+def _sample_positions(
     data: bytes,
     stbl: tuple[int, int],
     offsets: tuple[int, ...],
     sizes: tuple[int, ...],
     file_size: int,
-) -> tuple[int, int]:
-    """Raise if any sample's bytes lie past the end of the file; return the first sample."""
+) -> tuple[int, ...]:
+    """Each sample's offset in the file; raise if any sample's bytes lie past its end."""
     stsc = _child(data, *stbl, b"stsc")
     if stsc is None:
         raise Mp4Error("a track has no chunk map")
     count = struct.unpack_from(">I", data, stsc[0] + 4)[0]
     flat = struct.unpack_from(f">{3 * count}I", data, stsc[0] + 8)
     runs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 3)]
-    sample = 0
+    positions: list[int] = []
     for run, (first_chunk, per_chunk) in enumerate(runs):
         last_chunk = runs[run + 1][0] - 1 if run + 1 < len(runs) else len(offsets)
         for chunk in range(first_chunk, last_chunk + 1):
+            sample = len(positions)
             if sample >= len(sizes):
                 break
-            taken = sizes[sample : sample + per_chunk]
-            if offsets[chunk - 1] + sum(taken) > file_size:
+            position = offsets[chunk - 1]
+            for size in sizes[sample : sample + per_chunk]:
+                positions.append(position)
+                position += size
+            if position > file_size:
                 raise Mp4Error("the file is cut short: samples lie past its end")
-            sample += len(taken)
-    if sample < len(sizes):
+    if len(positions) < len(sizes):
         raise Mp4Error("the chunk map does not cover every sample")
-    return (offsets[0], sizes[0]) if sizes else (0, 0)
+    return tuple(positions)
 
 
 def _elst(data: bytes, start: int, end: int) -> tuple[Edit, ...]:
@@ -434,7 +448,29 @@ def _audio_specific_config(esds: bytes) -> bytes:
     return b""
 
 
-_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
+_AAC_RATES = (
+    96000,
+    88200,
+    64000,
+    48000,
+    44100,
+    32000,
+    24000,
+    22050,
+    16000,
+    12000,
+    11025,
+    8000,
+    7350,
+)
+
+
+def aac_config(asc: bytes) -> tuple[int, int, int] | None:
+    """(object type, sampling frequency index, channel configuration) of an AAC config."""
+    if len(asc) < 2:
+        return None
+    bits = int.from_bytes(asc[:2], "big")
+    return bits >> 11, (bits >> 7) & 0xF, (bits >> 3) & 0xF
 
 
 def _asc_rate_channels(asc: bytes) -> tuple[int | None, int | None]:

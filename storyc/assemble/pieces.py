@@ -48,7 +48,9 @@ def piece_filter(
         if placement.fade_in:
             steps.append(f"fade=t=in:s=0:n={placement.fade_in}")
         if placement.fade_out:
-            steps.append(f"fade=t=out:s={placement.frames - placement.fade_out}:n={placement.fade_out}")
+            steps.append(
+                f"fade=t=out:s={placement.frames - placement.fade_out}:n={placement.fade_out}"
+            )
         steps.append("settb=AVTB")
         chains.append(f"[{number}:v:0]{','.join(steps)}[c{number}]")
 

@@ -158,11 +158,22 @@ def build_timeline(plan: ClipPlan, sources: list[Path], fps: Fraction) -> Timeli
     )
 
 
+def cut_frames(placement: Placement) -> tuple[int, int]:
+    """The film frames [first, end) where this clip is the one on screen.
+
+    A dissolve's cut point is its middle: the outgoing clip owns the first half (rounded
+    down), the incoming one the rest. Subtitles and the edit list both use these bounds.
+    """
+    first = placement.start + placement.crossfade_in // 2
+    end = placement.end - (placement.crossfade_out - placement.crossfade_out // 2)
+    return first, end
+
+
 def shot_span_ms(timeline: Timeline, placement: Placement, start: int, end: int) -> tuple[int, int]:
-    """Film times (ms) of the part [start, end) (ms inside the clip) that the film shows."""
-    clip_start = timeline.frame_ms(placement.start)
-    clip_end = timeline.frame_ms(placement.end)
+    """Film times (ms) where the part [start, end) (ms inside the clip) is on screen."""
+    origin = timeline.frame_ms(placement.start)
+    first, last = (timeline.frame_ms(frame) for frame in cut_frames(placement))
     return (
-        min(max(clip_start + start, clip_start), clip_end),
-        min(max(clip_start + end, clip_start), clip_end),
+        min(max(origin + start, first), last),
+        min(max(origin + end, first), last),
     )

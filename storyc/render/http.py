@@ -15,13 +15,12 @@ result URL on another host (a CDN) never sees it. Every message that leaves this
 passed through `redact` with the key, and through `scrub_key_echo`, which also hides the
 partly masked copies some providers echo back ("sk-abc***wxyz").
 
-`download` streams a video to a file, checks the byte count against `Content-Length`, probes
-the MP4 with the bundled ffmpeg, and fetches again when the file came in cut short.
+`download` streams a video to a file, checks the byte count against `Content-Length` and the
+MP4's box structure, and fetches again when the file came in cut short.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import os
@@ -43,7 +42,6 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from storyc.probe import ProbeError, probe
 from storyc.render.errors import (
     DownloadIncomplete,
     JobRejected,
@@ -206,6 +204,48 @@ def scrub_key_echo(text: str, secrets: Iterable[str | None]) -> str:
     return " ".join(words)
 
 
+def mp4_problem(path: Path) -> str | None:
+    """Why the file at `path` is not a whole MP4 (ISO BMFF) file, or None if it is.
+
+    Walks the top-level boxes: the file must start with `ftyp`, hold a `moov` and media
+    data, and its boxes must add up to exactly its size, which is what a file cut short
+    (however its Content-Length was sent) never does. It reads a few bytes per box, so it
+    costs microseconds; the decoder-level check (`storyc.probe`) runs when the file enters
+    the cache.
+    """
+    size = path.stat().st_size
+    seen: list[bytes] = []
+    offset = 0
+    with path.open("rb") as f:
+        while offset < size:
+            f.seek(offset)
+            header = f.read(16)
+            if len(header) < 8:
+                return f"a box header is cut short at byte {offset}"
+            box_size = int.from_bytes(header[:4], "big")
+            kind = header[4:8]
+            if box_size == 1:
+                if len(header) < 16:
+                    return f"a box header is cut short at byte {offset}"
+                box_size = int.from_bytes(header[8:16], "big")
+            elif box_size == 0:
+                box_size = size - offset  # the last box runs to the end of the file
+            if box_size < 8:
+                return f"a box of {box_size} bytes at byte {offset}"
+            if offset + box_size > size:
+                missing = offset + box_size - size
+                return f"the `{kind.decode('latin-1')}` box lacks {missing} bytes"
+            seen.append(kind)
+            offset += box_size
+    if not seen or seen[0] != b"ftyp":
+        return "it does not start with an `ftyp` box"
+    if b"moov" not in seen:
+        return "it has no `moov` box"
+    if b"mdat" not in seen and b"moof" not in seen:
+        return "it has no media data"
+    return None
+
+
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -281,8 +321,9 @@ class ProviderHTTP:
         """Send one request, retrying what is worth retrying; return the 2xx response.
 
         A request that creates a paid job is sent with `idempotent=False`: it is retried only
-        when the provider provably did not take it (429, 5xx, no connection), never after a
-        timeout while waiting for the answer, which could submit the clip twice.
+        when the provider answered that it did not take it (429, 5xx) or no connection was
+        made, never after a timeout or a hang-up while waiting for the answer: the job may
+        exist, and sending it again could pay for the clip twice.
         """
         try:
             async for attempt in self._retrying():
@@ -420,7 +461,6 @@ class ProviderHTTP:
         return received
 
     async def _probe(self, path: Path) -> None:
-        try:
-            await asyncio.to_thread(probe, path)
-        except ProbeError as exc:
-            raise Retryable(f"the file is not a whole MP4 ({exc.message})") from None
+        problem = mp4_problem(path)
+        if problem:
+            raise Retryable(f"the file is not a whole MP4 ({problem})")

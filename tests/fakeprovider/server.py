@@ -30,6 +30,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from .media import make_mp4
 
+DEFAULT_KEYS = {
+    "openai": "sk-fake-openai-0123456789abcdefXYZ",
+    "fal": "fal-fake-key-0123456789abcdef:secretpart",
+    "prodia": "prodia-fake-token-0123456789abcdef",
+}
+"""The keys the fake accepts unless told otherwise (a test's own key is never a real one)."""
+
 
 @dataclass
 class Request:
@@ -152,11 +159,7 @@ class FakeProvider:
         faults: Faults | None = None,
         port: int = 0,
     ):
-        self.keys = keys or {
-            "openai": "sk-fake-openai-0123456789abcdefXYZ",
-            "fal": "fal-fake-key-0123456789abcdef:secretpart",
-            "prodia": "prodia-fake-token-0123456789abcdef",
-        }
+        self.keys = dict(keys or DEFAULT_KEYS)
         self.media_dir = Path(media_dir)
         self.faults = faults or Faults()
         self.lock = threading.RLock()
@@ -378,6 +381,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fakeprovider/1"
+    # Headers and body go out in separate writes: with Nagle's algorithm on, each answer
+    # would wait ~40 ms for the client's delayed ACK, a latency no real provider adds.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from storyc.capabilities import load_table
 from storyc.clipplan import CameoReference, Clip, ClipPlan, PlanHeader, PlannedShot
 from storyc.render.base import Renderer
@@ -58,13 +60,13 @@ def provider_env(
     return env
 
 
-def apply_env(monkeypatch: object, env: Mapping[str, str]) -> None:
+def apply_env(monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str]) -> None:
     """Make `env` the provider environment of this process (for in-process renderers)."""
     for name in PROVIDER_VARIABLES:
-        monkeypatch.delenv(name, raising=False)  # type: ignore[attr-defined]
+        monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         if name in PROVIDER_VARIABLES or name.startswith("STORYC_"):
-            monkeypatch.setenv(name, value)  # type: ignore[attr-defined]
+            monkeypatch.setenv(name, value)
 
 
 def make_clip(

@@ -1,0 +1,59 @@
+"""A build stamp: what the last assembly was made from, so an unchanged rebuild skips it.
+
+The stamp records the plan's hash and, for every input clip and every output, its size and
+modification time (like make, without reading the video bytes again). If all of them are
+as recorded, the film on disk is the film this build would make.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from storyc.clipplan import ClipPlan
+
+STAMP_NAME = ".storyc-build.json"
+STAMP_VERSION = 1
+
+
+def _file_state(path: Path) -> list[Any] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [path.name, stat.st_size, stat.st_mtime_ns]
+
+
+def build_state(plan: ClipPlan, clips: list[Path], outputs: list[Path]) -> dict[str, Any]:
+    return {
+        "version": STAMP_VERSION,
+        "plan": hashlib.sha256(plan.to_json().encode("utf-8")).hexdigest(),
+        "clips": [_file_state(path) for path in clips],
+        "outputs": [_file_state(path) for path in outputs],
+    }
+
+
+def is_up_to_date(folder: Path, plan: ClipPlan, clips: list[Path], outputs: list[Path]) -> bool:
+    """True when the outputs exist and were made from exactly these clips and this plan."""
+    try:
+        recorded = json.loads((folder / STAMP_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    current = build_state(plan, clips, outputs)
+    return None not in current["outputs"] and recorded == current
+
+
+def write_stamp(folder: Path, plan: ClipPlan, clips: list[Path], outputs: list[Path]) -> None:
+    path = folder / STAMP_NAME
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(json.dumps(build_state(plan, clips, outputs)), encoding="utf-8")
+    os.replace(temp, path)
+
+
+def clear_stamp(folder: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        (folder / STAMP_NAME).unlink()

@@ -1,0 +1,141 @@
+"""`storyc build FILE`: compile, render (the free preview unless told otherwise), assemble.
+
+Writes DIR/plan.json and DIR/clips/ (exactly as `storyc render` does), then DIR/<stem>.mp4
+(H.264 + AAC, faststart), DIR/<stem>.srt and DIR/<stem>.otio. A rebuild with nothing changed
+renders nothing and, because a small stamp records what the film was made from, does not
+assemble again either.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from storyc.commands.compile import compile_or_exit, default_out_dir
+from storyc.errors import StorycError, UsageError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def build(
+        file: Annotated[Path, typer.Argument(help="The .story file to build.")],
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", "-o", help="Output folder (default build/<story name>)."),
+        ] = None,
+        provider: Annotated[
+            str | None,
+            typer.Option(
+                "--provider",
+                "-p",
+                help="Render with this provider instead of the header's "
+                "(preview: free and offline; openai, fal, prodia: paid, need a key).",
+            ),
+        ] = None,
+        jobs: Annotated[int, typer.Option("--jobs", "-j", help="Clips in flight at once.")] = 4,
+        yes: Annotated[
+            bool, typer.Option("--yes", "-y", help="Pay without asking (needed off a terminal).")
+        ] = False,
+        max_cost: Annotated[
+            float | None,
+            typer.Option("--max-cost", help="Refuse to start a run estimated above this (USD)."),
+        ] = None,
+        force: Annotated[
+            bool,
+            typer.Option("--force", help="Render every clip again and re-assemble the film."),
+        ] = False,
+    ) -> None:
+        """Compile, render and assemble FILE into DIR/<name>.mp4 with .srt and .otio.
+
+        Clips are joined by stream copy wherever they allow it (plain cuts between clips of
+        one format), so their pictures stay bit-exact; trims, transitions and odd sizes are
+        re-encoded. Exit status: 0 the film is written, 1 the story has errors or a clip
+        failed (the previous film, if any, is left as it was).
+        """
+        if jobs < 1:
+            raise UsageError(f"--jobs must be at least 1, not {jobs}")
+        if max_cost is not None and max_cost < 0:
+            raise UsageError("--max-cost must not be negative")
+        build_story_film(
+            file,
+            out or default_out_dir(file),
+            provider=provider,
+            jobs=jobs,
+            yes=yes,
+            max_cost=max_cost,
+            force=force,
+            console=Console(stderr=True),
+        )
+
+
+def build_story_film(
+    file: Path,
+    out_dir: Path,
+    *,
+    provider: str | None,
+    jobs: int,
+    yes: bool,
+    max_cost: float | None,
+    force: bool,
+    console: Console,
+) -> Path:
+    """The whole `build` command; returns the film's path."""
+    from storyc.assemble import RichAssemblyProgress, assemble_film, write_otio, write_srt
+    from storyc.assemble.stamp import clear_stamp, is_up_to_date, write_stamp
+    from storyc.render.scheduler import render_to_dir
+
+    compilation = compile_or_exit(file, provider)
+    plan = compilation.plan
+    assert plan is not None
+    report = render_to_dir(
+        plan,
+        out_dir,
+        provider=plan.story.provider,
+        jobs=jobs,
+        force=force,
+        yes=yes,
+        max_cost=max_cost,
+        console=console,
+    )
+    if not report.ok:
+        count = len(report.failures)
+        raise StorycError(
+            f"{count} clip{'s' if count != 1 else ''} failed, so the film was not assembled; "
+            f"the rendered clips are in {out_dir / 'clips'}",
+            hint="run the same command again to retry only what is missing",
+        )
+    by_id = {rendered.clip.id: rendered.path for rendered in report.rendered}
+    missing = [clip for clip in plan.clips if clip.id not in by_id]
+    if missing:
+        raise StorycError(f"clip {missing[0].index} was not rendered, so there is no film")
+    clips = [by_id[clip.id] for clip in plan.clips]
+
+    stem = file.stem
+    film = out_dir / f"{stem}.mp4"
+    outputs = [film, out_dir / f"{stem}.srt", out_dir / f"{stem}.otio"]
+    if not force and is_up_to_date(out_dir, plan, clips, outputs):
+        console.print(f"[green]up to date[/]: {film} (nothing changed since the last build)")
+        return film
+
+    clear_stamp(out_dir)
+    with RichAssemblyProgress(console) as progress:
+        assembled = assemble_film(plan, clips, film, progress=progress)
+    cues = write_srt(assembled.timeline, outputs[1])
+    write_otio(assembled.timeline, outputs[2], plan.story.title, assembled.source_frames)
+    write_stamp(out_dir, plan, clips, outputs)
+
+    seconds = assembled.duration_ms / 1000
+    timeline = assembled.timeline
+    console.print(assembled.describe(), highlight=False)
+    for note in assembled.notes:
+        console.print(f"[yellow]note[/]: {note}", highlight=False)
+    console.print(
+        f"[green]film[/]: {film} ({seconds:.2f} s, {timeline.width}x{timeline.height}, "
+        f"{float(timeline.fps):g} fps); subtitles: {outputs[1].name} ({len(cues)} lines); "
+        f"edit: {outputs[2].name}",
+        highlight=False,
+    )
+    return film
