@@ -55,6 +55,14 @@ async def measure(shots: int, edits: int, debounce_ms: float | None) -> list[flo
     arrivals: dict[int, float] = {}
     waiters: dict[int, asyncio.Future[None]] = {}
 
+    server_ms: dict[int, float] = {}
+
+    @client.feature(lsp.WINDOW_LOG_MESSAGE)
+    def on_log(params: lsp.LogMessageParams) -> None:
+        words = params.message.split()
+        if params.message.startswith("storyc: checked version"):
+            server_ms[int(words[3])] = float(words[5])
+
     @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     def on_diagnostics(params: lsp.PublishDiagnosticsParams) -> None:
         if params.version is None:
@@ -84,7 +92,9 @@ async def measure(shots: int, edits: int, debounce_ms: float | None) -> list[flo
         )
     )
     await asyncio.wait_for(opened, 60)
-    print(f"open ({len(lines):,} lines): first diagnostics after {1000 * (time.perf_counter() - started):.0f} ms")
+    print(
+        f"open ({len(lines):,} lines): first diagnostics after {1000 * (time.perf_counter() - started):.0f} ms"
+    )
 
     targets = [i for i, line in enumerate(lines) if "action: @mara pours cup" in line]
     step = max(1, len(targets) // edits)
@@ -112,6 +122,10 @@ async def measure(shots: int, edits: int, debounce_ms: float | None) -> list[flo
         await asyncio.wait_for(done, 30)
         timings.append(1000 * (arrivals[number] - sent))
         lines[index] = new
+    await asyncio.sleep(0.1)
+    inside = [server_ms[v] for v in range(2, len(timings) + 2) if v in server_ms]
+    if inside:
+        print(f"inside the server (analysis + publish): median {statistics.median(inside):.0f} ms")
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()

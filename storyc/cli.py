@@ -23,6 +23,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "storyc.commands.lint",
     "storyc.commands.fmt",
     "storyc.commands.lsp",
+    "storyc.commands.board",
+    "storyc.commands.watch",
+    "storyc.commands.pick",
 )
 """Every module here defines `register(app)`. A missing module is skipped so that a
 command under construction never breaks the others."""

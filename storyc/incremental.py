@@ -27,6 +27,7 @@ from storyc.comments import Comment, find_comments, line_ends
 from storyc.compiler import Compilation, analyze_source, read_file_facts
 from storyc.diagnostics import Diagnostic
 from storyc.lint import RuleSelection, apply_policy, is_syntax_code
+from storyc.model import Story
 from storyc.parse import ParsedStory, parse_block, parse_story_in_blocks, split_blocks
 from storyc.rules.provider import FileFacts
 
@@ -75,7 +76,7 @@ class Analysis:
     _plan: object = _MISSING
 
     @property
-    def story(self):  # type: ignore[no-untyped-def]
+    def story(self) -> Story | None:
         return self.compilation.story
 
     def plan(self) -> ClipPlan | None:

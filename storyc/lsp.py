@@ -6,20 +6,20 @@ folding. Everything is computed by the stages (`storyc.incremental` for the anal
 `storyc.editor` for the questions, `storyc.quickfix`/`storyc.lint` for fixes,
 `storyc.fmt` for layout); this module only speaks the protocol.
 
-Diagnostics are debounced and coalesced: after a change the server waits `debounceMs`
-(initialization option, default 20 ms) for more, then analyses the newest text in a worker
-thread; changes that arrive meanwhile are analysed together afterwards, so at most one
-analysis runs per document and stale versions are never published.
+Diagnostics are debounced on the leading edge: the first change after a pause is analysed
+at once (in a worker thread); changes that arrive while that runs are analysed together
+once the writer pauses for `debounceMs` (initialization option, default 20 ms). At most one
+analysis runs per document, and only the newest text is analysed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -31,6 +31,7 @@ from storyc.diagnostics import Diagnostic, Edit, Fix, Severity
 from storyc.editor import (
     CompletionEntry,
     Occurrence,
+    OutlineNode,
     RenameRefused,
     completions,
     declaration_of,
@@ -143,6 +144,8 @@ class DocumentState:
     analyzer: DocumentAnalyzer
     analysis: Analysis | None = None
     task: asyncio.Future[None] | None = None
+    last_change: float = 0.0
+    """`time.monotonic()` of the newest change."""
 
 
 class StoryLanguageServer(LanguageServer):
@@ -201,26 +204,44 @@ def publish(ls: StoryLanguageServer, uri: str, analysis: Analysis) -> None:
 
 async def _analysis_loop(ls: StoryLanguageServer, uri: str) -> None:
     loop = asyncio.get_running_loop()
+    first = True
     while True:
-        if ls.debounce_s:
-            await asyncio.sleep(ls.debounce_s)
         state = ls.documents.get(uri)
         if state is None:
             return
+        # The first change after a pause is checked at once; changes made during that check
+        # are checked together once the writer pauses for `debounce_s`.
+        while not first and (quiet := ls.debounce_s - (time.monotonic() - state.last_change)) > 0:
+            await asyncio.sleep(quiet)
+        first = False
         doc = ls.workspace.get_text_document(uri)
         source, version = doc.source, doc.version
+        started = time.perf_counter()
         try:
             analysis = await loop.run_in_executor(
                 ls.analysis_pool, state.analyzer.analyze, source, version
             )
-        except Exception:
+        except Exception as exc:
             # A bug in a stage must not take the server down with it; say so in the log.
             log.exception("storyc: analysis of %s failed", uri)
+            ls.window_log_message(
+                lsp.LogMessageParams(
+                    type=lsp.MessageType.Error,
+                    message=f"storyc: checking {uri} failed (a bug in storyc): {exc!r}",
+                )
+            )
             return
         if uri not in ls.documents:
             return
         state.analysis = analysis
         publish(ls, uri, analysis)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        ls.window_log_message(
+            lsp.LogMessageParams(
+                type=lsp.MessageType.Log,
+                message=f"storyc: checked version {version} in {elapsed_ms:.0f} ms",
+            )
+        )
         if ls.workspace.get_text_document(uri).version == version:
             return
 
@@ -255,6 +276,7 @@ async def did_open(ls: StoryLanguageServer, params: lsp.DidOpenTextDocumentParam
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
 async def did_change(ls: StoryLanguageServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    _state(ls, params.text_document.uri).last_change = time.monotonic()
     schedule(ls, params.text_document.uri)
 
 
@@ -376,7 +398,9 @@ async def rename(ls: StoryLanguageServer, params: lsp.RenameParams) -> lsp.Works
 # -- completion --------------------------------------------------------------------------------
 
 
-def _completion_item(entry: CompletionEntry, line: int, positions: Positions, at: lsp.Position):
+def _completion_item(
+    entry: CompletionEntry, line: int, positions: Positions, at: lsp.Position
+) -> lsp.CompletionItem:
     start = positions.position(line, entry.replace_from)
     return lsp.CompletionItem(
         label=entry.label,
@@ -458,7 +482,8 @@ async def code_action(
             silence = suppress_fix(ours, analysis.source, analysis.comments)
             if silence is not None:
                 actions.append(_action(silence.title, silence, uri, positions, theirs))
-    if not wanted or any(str(k).startswith("source.fixAll") for k in wanted):
+    # Only on request (e.g. fix-on-save): it analyses the text again, several times.
+    if wanted and any(str(k).startswith("source.fixAll") for k in wanted):
         fixable = [d for d in analysis.diagnostics if d.fix is not None and d.fix.safe]
         if fixable:
             action = await _fix_all(ls, uri, analysis)
@@ -523,7 +548,7 @@ async def document_symbol(
         return None
     positions = ls.positions(analysis.source)
 
-    def convert(node: Any) -> lsp.DocumentSymbol:
+    def convert(node: OutlineNode) -> lsp.DocumentSymbol:
         full = positions.range(node.span)
         selection = positions.range(node.selection)
         return lsp.DocumentSymbol(

@@ -63,13 +63,28 @@ def cameos_in(shots: Sequence[Shot], story: Story) -> list[str]:
     """Declared cameos (with a reference file) named in these shots, in order of first mention."""
     found: dict[str, None] = {}
     for shot in shots:
-        for cue in shot.cues:
-            for ref in cue.references:
-                found.setdefault(ref.name)
-        for line in shot.dialogue:
-            for ref in line.references:
-                found.setdefault(ref.name)
-    return [name for name in found if (c := story.cameo(name)) is not None and c.path]
+        _mentions(shot, found)
+    with_file = _cameos_with_file(story)
+    return [name for name in found if name in with_file]
+
+
+def _mentions(shot: Shot, found: dict[str, None]) -> None:
+    """Add the names `shot` mentions (cues, then dialogue) to `found`, in order."""
+    for cue in shot.cues:
+        for ref in cue.references:
+            found.setdefault(ref.name)
+    for line in shot.dialogue:
+        for ref in line.references:
+            found.setdefault(ref.name)
+
+
+def _cameos_with_file(story: Story) -> set[str]:
+    """Names whose declaration is a cameo with a reference file (the first one of a name
+    wins, as `Story.cameo` finds it)."""
+    first: dict[str, bool] = {}
+    for cameo in story.cameos:
+        first.setdefault(cameo.name, bool(cameo.path))
+    return {name for name, has_file in first.items() if has_file}
 
 
 def _is_cut(transition: Transition | None) -> bool:
@@ -87,25 +102,30 @@ def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
     packed = story.header.clips == "packed"
     longest = offering.longest_ms
     max_cameos = offering.max_cameos if offering.cameo_mode != "none" else None
+    with_file = _cameos_with_file(story)
     drafts: list[ClipDraft] = []
     for scene in story.scenes:
         current: ClipDraft | None = None
+        current_ms = 0
+        current_cameos: set[str] = set()  # the cameos with a file it names, as `cameos_in` counts
         for position, shot in enumerate(scene.shots):
             seed = shot.seed if shot.seed is not None else story.header.seed
+            mentioned: dict[str, None] = {}
+            _mentions(shot, mentioned)
+            shot_cameos = with_file.intersection(mentioned)
             joins_previous = (
                 packed
                 and current is not None
                 and _is_cut(current.transition)
-                and current.duration_ms + shot.duration_ms <= longest
+                and current_ms + shot.duration_ms <= longest
                 and current.seed == seed
                 and shot.from_image is None
-                and (
-                    max_cameos is None
-                    or len(cameos_in([*current.shots, shot], story)) <= max_cameos
-                )
+                and (max_cameos is None or len(current_cameos | shot_cameos) <= max_cameos)
             )
             if current is not None and joins_previous:
                 current.shots.append(shot)
+                current_ms += shot.duration_ms
+                current_cameos |= shot_cameos
             else:
                 current = ClipDraft(
                     index=len(drafts) + 1,
@@ -116,6 +136,8 @@ def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
                     input_reference=shot.from_image,
                 )
                 drafts.append(current)
+                current_ms = shot.duration_ms
+                current_cameos = shot_cameos
             current.transition = scene.transitions[position]
     for draft in drafts:
         draft.cameo_names = cameos_in(draft.shots, story)
@@ -215,6 +237,14 @@ def finish_plan(
 ) -> ClipPlan:
     """Add prompts, ids, film times, costs and request bodies to the grouped clips."""
     size = story_size(story, offering)
+    resolved: dict[str, Path] = {}
+
+    def resolve(relative: str) -> Path:
+        # Thousands of clips name the same few files; resolving is a syscall per part.
+        if relative not in resolved:
+            resolved[relative] = resolve_path(story, relative)
+        return resolved[relative]
+
     clips: list[Clip] = []
     film_cursor = 0
     total_render_s = 0
@@ -225,12 +255,12 @@ def finish_plan(
         render_ms = seconds_n * 1000
         audio = clip_has_sound(draft, offering)
         seed = draft.seed if offering.takes_seed else None
-        image_path = resolve_path(story, draft.input_reference) if draft.input_reference else None
+        image_path = resolve(draft.input_reference) if draft.input_reference else None
         cameo_refs = []
         for name in draft.cameo_names:
             cameo = story.cameo(name)
             assert cameo is not None and cameo.path is not None
-            path = resolve_path(story, cameo.path)
+            path = resolve(cameo.path)
             cameo_refs.append(
                 CameoReference(name=name, path=str(path), sha256=file_hashes.get(path))
             )

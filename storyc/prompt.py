@@ -24,6 +24,8 @@ from storyc.resources import templates_dir
 
 _REFERENCE = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_\-]*?)(?=-?(?:[^A-Za-z0-9_\-]|$))")
 _BLANK_RUNS = re.compile(r"\n{3,}")
+_PROMPT_KEYS = ("camera", "lens", "light", "action", "ambient", "sfx", "music", "grade")
+"""The cues a template sees, in the order people are first described (`note` never)."""
 
 
 class TemplateProblem(StorycError):
@@ -53,6 +55,7 @@ class _Cast:
 
     def __init__(self, story: Story, offering: Offering, cameo_names: Sequence[str]):
         self.story = story
+        self.people = story.declared_names()
         self.introduced: set[str] = set()
         self.voiced: set[str] = set()
         self.elements = (
@@ -65,7 +68,7 @@ class _Cast:
         return self.elements.get(name, name)
 
     def describe(self, name: str) -> str:
-        person = self.story.declared_names().get(name)
+        person = self.people.get(name)
         shown = self.display(name)
         if person is None or name in self.introduced:
             return shown
@@ -77,7 +80,7 @@ class _Cast:
 
     def speaker(self, name: str) -> tuple[str, str | None]:
         """The speaker as named in a dialogue line, and their voice the first time."""
-        person = self.story.declared_names().get(name)
+        person = self.people.get(name)
         shown = self.describe(name)
         if person is not None and person.voice and name not in self.voiced:
             self.voiced.add(name)
@@ -100,8 +103,13 @@ def prompt_context(draft: ClipDraft, story: Story, offering: Offering) -> dict[s
             "start": _seconds(offset),
             "end": _seconds(offset + shot.duration_ms),
         }
-        for key in ("camera", "lens", "light", "action", "ambient", "sfx", "music", "grade"):
-            texts = [cast.text(c.text) for c in shot.cues if c.key == key and c.text]
+        by_key: dict[str, list[str]] = {}
+        for cue in shot.cues:
+            if cue.text:
+                by_key.setdefault(cue.key, []).append(cue.text)
+        # Key by key, in this order: `cast.text` describes a person where first named.
+        for key in _PROMPT_KEYS:
+            texts = [cast.text(text) for text in by_key.get(key, ())]
             values[key] = "; ".join(texts) or None
         dialogue = []
         for line in shot.dialogue:

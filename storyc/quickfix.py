@@ -73,7 +73,9 @@ def suppress_fix(d: Diagnostic, source: str, comments: Sequence[Comment]) -> Fix
     title = f"silence {d.code} on this line"
     if comment is not None and "storyc: ignore[" in comment.text:
         close = text.index("]", comment.column - 1 + comment.text.index("storyc: ignore["))
-        return Fix(title=title, edits=(Edit(span=Span.point(line, close + 1, 0), text=f", {d.code}"),))
+        return Fix(
+            title=title, edits=(Edit(span=Span.point(line, close + 1, 0), text=f", {d.code}"),)
+        )
     end = Span.point(line, len(text.rstrip()) + 1, 0)
     gap = " " if comment is not None else "  "
     return Fix(title=title, edits=(Edit(span=end, text=f"{gap}# storyc: ignore[{d.code}]"),))

@@ -114,7 +114,7 @@ def assert_film(path: Path, *, ms: int, size: tuple[int, int] = (W, H)) -> None:
     info = probe(path)
     assert (info.width, info.height) == size
     assert info.fps == 24
-    assert info.video_codec == "h264"
+    assert info.video_codec == "h264" and info.pix_fmt == "yuv420p"
     assert info.audio_codec == "aac"
     assert abs(info.video_duration_ms - ms) <= FRAME_MS
     assert info.audio_duration_ms is not None and abs(info.audio_duration_ms - ms) <= FRAME_MS
@@ -186,6 +186,7 @@ def test_trimmed_clip_is_reencoded_and_the_others_copied(clips, tmp_path) -> Non
     report = assemble_film(plan, [clips["a"], clips["b"], clips["c"]], tmp_path / "film.mp4")
     assert report.path == "partial copy"
     assert (report.copied, report.reencoded) == ((1, 3), (2,))
+    assert "clip 2 re-encoded (clip 2: trimmed to 500 ms)" in report.describe()
     assert_film(tmp_path / "film.mp4", ms=2500)
     hashes = packet_hashes(tmp_path / "film.mp4")
     assert len(hashes) == 60
@@ -245,6 +246,17 @@ def test_clip_of_another_frame_rate_is_converted(clips, tmp_path) -> None:
     assert read_mp4(tmp_path / "film.mp4").video_frames == 72
 
 
+def test_clip_with_its_sound_track_first_is_not_stream_copied(clips, tmp_path) -> None:
+    # The concat demuxer pairs streams by number, so copying it would mix sound into video.
+    swapped = tmp_path / "swapped.mp4"
+    sound_first = ["-map", "0:a", "-map", "0:v", "-c", "copy", str(swapped)]
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(clips["b"]), *sound_first], check=True)
+    plan = make_plan([ClipSpec(1000)] * 3)
+    report = assemble_film(plan, [clips["a"], swapped, clips["c"]], tmp_path / "film.mp4")
+    assert report.reencoded == (2,)
+    assert_film(tmp_path / "film.mp4", ms=3000)
+
+
 def test_clip_shorter_than_planned_holds_its_last_frame(clips, tmp_path) -> None:
     plan = make_plan([ClipSpec(1000), ClipSpec(1000)])
     report = assemble_film(plan, [clips["a"], clips["half"]], tmp_path / "film.mp4")
@@ -261,7 +273,10 @@ def test_moviepy_composes_a_crossfade_when_nothing_can_be_copied(clips, tmp_path
     plan = make_plan([ClipSpec(1000, transition=("crossfade", 500)), ClipSpec(1000)])
     report = assemble_film(plan, [clips["a"], clips["b"]], tmp_path / "film.mp4")
     assert report.path == "moviepy"
-    assert "transition" in report.reason and "moviepy" in report.describe()
+    assert report.reason == (
+        "no clip could be stream-copied; clip 1: in a crossfade; clip 2: in a crossfade"
+    )
+    assert "moviepy" in report.describe()
     assert report.frames == 36
     assert_film(tmp_path / "film.mp4", ms=1500)
     assert read_mp4(tmp_path / "film.mp4").video_frames == 36

@@ -100,7 +100,10 @@ def test_the_canonical_layout() -> None:
 
 def test_tabs_become_spaces() -> None:
     source = 'title: T\nscene "S":\n\tshot 4s:\n\t\taction: a cat sleeps.\n'
-    assert format_checked(source) == 'title: T\n\nscene "S":\n    shot 4s:\n        action: a cat sleeps.\n'
+    assert (
+        format_checked(source)
+        == 'title: T\n\nscene "S":\n    shot 4s:\n        action: a cat sleeps.\n'
+    )
 
 
 def test_a_story_that_does_not_parse_is_refused() -> None:
@@ -127,8 +130,24 @@ def test_each_failed_check_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- generated stories -------------------------------------------------------------------------
 
 WORDS = st.sampled_from(
-    ["a", "cat", "rain", "slow", "dolly", "warm", "light", "take#2", "x#", '"quoted # text"',
-     "@mara", "@mara's", "50%", "(aside)", "—", "café"]
+    [
+        "a",
+        "cat",
+        "rain",
+        "slow",
+        "dolly",
+        "warm",
+        "light",
+        "take#2",
+        "x#",
+        '"quoted # text"',
+        "@mara",
+        "@mara's",
+        "50%",
+        "(aside)",
+        "—",
+        "café",
+    ]
 )
 TEXT = st.lists(WORDS, min_size=1, max_size=5).map(" ".join)
 COMMENT = st.sampled_from(["# note", "# TODO: fix", "#", "# storyc: ignore[S101]", "# ---"])
@@ -177,8 +196,14 @@ def messy_stories(draw: st.DrawFn) -> str:
             option = f" with {presets[0]}" if presets and draw(st.booleans()) else ""
             seed = f"  seed {draw(st.integers(1, 99))}" if draw(st.booleans()) else ""
             line(1, f"shot  {label}{duration}{option}{seed}:")
-            for key in draw(st.lists(st.sampled_from(["camera", "light", "action", "sfx"]),
-                                     min_size=1, max_size=3, unique=True)):
+            for key in draw(
+                st.lists(
+                    st.sampled_from(["camera", "light", "action", "sfx"]),
+                    min_size=1,
+                    max_size=3,
+                    unique=True,
+                )
+            ):
                 pair(2, key)
             for name in names[: draw(st.integers(0, len(names)))]:
                 delivery = draw(st.sampled_from(["", " (quietly)", " ( softly )"]))

@@ -46,7 +46,7 @@ SAFE_FIXES: list[tuple[str, str, str]] = [
     ),
     (
         "E003",
-        story('    shot 4s:\n        @mara: "First one\'s for me.\n'),
+        story("    shot 4s:\n        @mara: \"First one's for me.\n"),
         story('    shot 4s:\n        @mara: "First one\'s for me."\n'),
     ),
     (
@@ -155,7 +155,9 @@ def test_unsafe_fix_only_when_asked(code: str, failing: str, fixed: str) -> None
 
 def test_fixes_converge_over_several_passes() -> None:
     # The colon fix must come first: until the shot parses, its other problems are unseen.
-    failing = story("    shot 4s:\n        camera slow\n        lihgt: warm\n        action: @mra.\n")
+    failing = story(
+        "    shot 4s:\n        camera slow\n        lihgt: warm\n        action: @mra.\n"
+    )
     outcome = fix_source(failing, "t.story", analyze=analyze)
     assert outcome.source == story(
         "    shot 4s:\n        camera: slow\n        light: warm\n        action: @mara.\n"
@@ -170,8 +172,12 @@ def test_a_fix_that_breaks_the_parse_is_dropped() -> None:
         result = analyze(text, file, **kwargs)
         breaking = Fix(title="break it", edits=(Edit(span=Span.point(8, 1, 0), text="shot\n"),))
         bad = Diagnostic(
-            code="S112", name="empty-shot", severity=Severity.WARNING, message="m",
-            span=Span.point(8, 1), fix=breaking,
+            code="S112",
+            name="empty-shot",
+            severity=Severity.WARNING,
+            message="m",
+            span=Span.point(8, 1),
+            fix=breaking,
         )
         result.diagnostics = [*result.diagnostics, bad]  # type: ignore[attr-defined]
         return result
@@ -200,7 +206,9 @@ BY_HAND: list[tuple[str, str, str]] = [
     ),
     (
         "C302",
-        story("    shot 4s:\n        camera: wide\n        camera: close\n        action: @mara.\n"),
+        story(
+            "    shot 4s:\n        camera: wide\n        camera: close\n        action: @mara.\n"
+        ),
         story("    shot 4s:\n        camera: wide\n        action: @mara.\n"),
     ),
 ]
@@ -318,9 +326,7 @@ def test_a_bad_config_is_a_usage_error(tmp_path: Path) -> None:
 @pytest.fixture
 def bad_story(tmp_path: Path) -> Path:
     path = tmp_path / "bad.story"
-    path.write_text(
-        story("    shot 4s:\n        camera slow\n        action: @mra waves.\n", BARE)
-    )
+    path.write_text(story("    shot 4s:\n        camera slow\n        action: @mra waves.\n", BARE))
     return path
 
 

@@ -154,6 +154,39 @@ async def test_diagnostics_appear_and_go_away_as_the_text_is_edited(client: Lang
     assert codes(await doc.diagnostics()) == []
 
 
+async def test_a_burst_of_changes_ends_with_the_newest_diagnostics(client: LanguageClient):
+    doc = Doc(client, STORY)
+    await doc.diagnostics()
+    word = "waves."
+    for n in range(8):  # eight keystrokes sent at once
+        doc.replace(word, f"waves{n}.")
+        word = f"waves{n}."
+    doc.replace("@mara waves7.", "@ghost waves.")
+    assert codes(await doc.diagnostics()) == ["S101"]
+    await asyncio.sleep(0.2)
+    published = [p for p in client.published if p.uri == doc.uri]  # type: ignore[attr-defined]
+    # Never an older version after a newer one, and the newest text has the last word.
+    # (How many checks the burst took depends on timing: at most one per change.)
+    versions = [p.version for p in published]
+    assert versions == sorted(set(versions))
+    assert versions[-1] == doc.version
+
+
+async def test_positions_are_in_utf16_units(client: LanguageClient):
+    doc = Doc(client, STORY.replace("@mara waves.", "\U0001f600 @ghost waves."))
+    [found] = await doc.diagnostics()
+    # "        action: " is 16 units, the emoji 2 more, then a space.
+    assert found.range.start.character == 19
+    assert found.range.end.character == 25
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(
+            text_document=doc.ident(),
+            position=lsp.Position(line=found.range.start.line, character=21),
+        )
+    )
+    assert hover is not None and "@ghost" in hover.contents.value  # type: ignore[union-attr]
+
+
 async def test_a_syntax_error_in_one_shot_keeps_the_other_shots_diagnostics(
     client: LanguageClient,
 ):
@@ -305,6 +338,23 @@ async def test_quick_fix_splits_a_too_long_shot(client: LanguageClient):
     fixed = doc.apply(list(split.edit.changes[doc.uri]))  # type: ignore[union-attr]
     assert fixed.count("shot wide 10s:") == 2
     doc.edit_to(fixed)
+    assert codes(await doc.diagnostics()) == []
+
+
+async def test_fix_all_applies_every_safe_fix(client: LanguageClient):
+    doc = Doc(client, STORY.replace("@mara waves.", "@mra waves.").replace("camera:", "camra:"))
+    assert codes(await doc.diagnostics()) == ["S101", "S107"]
+    result = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            text_document=doc.ident(),
+            range=lsp.Range(start=lsp.Position(line=0, character=0), end=doc.at("title")),
+            context=lsp.CodeActionContext(diagnostics=[], only=["source.fixAll.storyc"]),
+        )
+    )
+    [action] = [a for a in result or [] if isinstance(a, lsp.CodeAction)]
+    assert action.kind == "source.fixAll.storyc"
+    doc.edit_to(doc.apply(list(action.edit.changes[doc.uri])))  # type: ignore[union-attr]
+    assert doc.text == STORY
     assert codes(await doc.diagnostics()) == []
 
 

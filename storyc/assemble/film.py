@@ -90,8 +90,8 @@ class AssemblyReport:
             how = f"lossless: {clips} stream-copied (video bit-exact)"
         elif self.path == "partial copy":
             how = (
-                f"partial copy: clips {_numbers(self.copied)} stream-copied, "
-                f"clips {_numbers(self.reencoded)} re-encoded"
+                f"partial copy: {_numbers(self.copied)} stream-copied, "
+                f"{_numbers(self.reencoded)} re-encoded ({self.reason})"
             )
         else:
             how = f"moviepy: the whole film re-encoded ({self.reason})"
@@ -139,10 +139,12 @@ def assemble_film(
             path = "lossless"
             audio = _lossless(timeline, sources, audio_format, scratch, result, progress)
         else:
-            path, reason = "partial copy", ""
+            path = "partial copy"
+            reasons = _clip_reasons(timeline, sources, copy_flags, reference)
+            reason = "; ".join(f"clip {n}: {why}" for n, why in reasons.items())
             try:
                 if not any(copy_flags):
-                    raise _CannotCopy(_why_reencoded(timeline, sources, copy_flags, reference))
+                    raise _CannotCopy(_why_reencoded(reasons))
                 _partial(timeline, sources, copy_flags, audio_format, scratch, result, progress)
             except _CannotCopy as exc:
                 path, reason, copy_flags = "moviepy", str(exc), [False] * len(sources)
@@ -199,6 +201,8 @@ def _lossless(
                 quiet = cuts_are_quiet(timeline, clips_audio, audio_format.rate)
             else:
                 quiet = joins_are_quiet(peaks)
+                if not quiet:  # decode now, while the (unused) copy finishes
+                    clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
             copying.result()
         if quiet:
             progress("joining the clips (stream copy)", 1, 1)
@@ -364,29 +368,45 @@ def _notes(timeline: Timeline, sources: list[SourceFacts]) -> list[str]:
     return notes
 
 
-def _why_reencoded(
+def _clip_reasons(
     timeline: Timeline,
     sources: list[SourceFacts],
     copy_flags: list[bool],
     reference: tuple[object, ...] | None,
-) -> str:
-    reasons: list[str] = []
+) -> dict[int, str]:
+    """Why each clip that is not copied has to be re-encoded, by clip number."""
+    reasons: dict[int, str] = {}
+    film_size = (timeline.width, timeline.height)
     for placement, facts in zip(timeline.placements, sources, strict=True):
         if copy_flags[placement.position]:
             continue
-        if facts.size != (timeline.width, timeline.height):
-            reasons.append("a clip has another size than the film")
+        if facts.size != film_size:
+            why = f"{facts.width}x{facts.height}, letterboxed into {film_size[0]}x{film_size[1]}"
         elif facts.fps != timeline.fps:
-            reasons.append("a clip has another frame rate than the film")
-        elif reference is None:
-            reasons.append("the clips are not H.264 in MP4")
-        elif not placement.joined_by_cuts or facts.frames != placement.frames:
-            reasons.append("every clip is in a transition or trimmed")
+            why = f"{float(facts.fps or 0):g} fps, converted to {float(timeline.fps):g}"
+        elif placement.crossfade_in or placement.crossfade_out:
+            why = "in a crossfade"
+        elif placement.fade_in or placement.fade_out:
+            why = "fades through black"
+        elif facts.frames > placement.frames:
+            why = f"trimmed to {placement.clip.duration} ms"
+        elif facts.frames < placement.frames:
+            why = "shorter than planned"
+        elif reference is None or facts.mp4 is None:
+            why = "not H.264 in MP4"
         else:
-            reasons.append("the clips were encoded differently")
-    unique = list(dict.fromkeys(reasons))
-    return "; ".join(unique) if unique else "no clip can be stream-copied"
+            why = "encoded differently from the other clips"
+        reasons[placement.clip.index] = why
+    return reasons
+
+
+def _why_reencoded(reasons: dict[int, str]) -> str:
+    """The moviepy path's reason: what kept the clips from being copied (the first few)."""
+    shown = [f"clip {number}: {why}" for number, why in list(reasons.items())[:3]]
+    more = ", ..." if len(reasons) > 3 else ""
+    return f"no clip could be stream-copied; {'; '.join(shown)}{more}"
 
 
 def _numbers(numbers: tuple[int, ...]) -> str:
-    return ", ".join(str(n) for n in numbers)
+    """`clip 2` or `clips 1, 3`."""
+    return ("clip " if len(numbers) == 1 else "clips ") + ", ".join(str(n) for n in numbers)

@@ -109,6 +109,8 @@ class Mp4Facts:
     audio: AudioTrack | None
     moov_first: bool
     """True when the index comes before the media (`+faststart`)."""
+    track_kinds: tuple[str, ...] = ()
+    """"video"/"audio"/"other" for every track in file order (ffmpeg's stream numbers)."""
 
     @property
     def video_frames(self) -> int:
@@ -220,15 +222,23 @@ def _parse_moov(path: Path, moov: bytes, file_size: int, moov_first: bool) -> Mp
     movie_timescale = struct.unpack_from(">I", moov, mvhd[0] + (20 if version == 1 else 12))[0]
     video: VideoTrack | None = None
     audio: AudioTrack | None = None
+    kinds: list[str] = []
     for kind, start, end in _boxes(moov):
         if kind != b"trak":
             continue
         track = _parse_trak(moov, start, end, file_size)
+        kinds.append(
+            "video"
+            if isinstance(track, VideoTrack)
+            else "audio"
+            if isinstance(track, AudioTrack)
+            else "other"
+        )
         if isinstance(track, VideoTrack) and video is None:
             video = track
         elif isinstance(track, AudioTrack) and audio is None:
             audio = track
-    return Mp4Facts(path, file_size, movie_timescale, video, audio, moov_first)
+    return Mp4Facts(path, file_size, movie_timescale, video, audio, moov_first, tuple(kinds))
 
 
 def _parse_trak(

@@ -123,8 +123,8 @@ def copy_key(facts: SourceFacts) -> tuple[object, ...] | None:
     video = mp4.video
     if not video.codec.startswith("avc") or not video.decoder_config or video.fps is None:
         return None
-    if not _presents_every_frame(mp4):
-        return None
+    if not _presents_every_frame(mp4) or mp4.track_kinds[:1] != ("video",):
+        return None  # the concat demuxer matches streams by number: video must be first
     return (
         video.codec,
         video.width,
@@ -183,6 +183,8 @@ def audio_copyable(sources: list[SourceFacts], fps: Fraction) -> bool:
     tracks: list[AudioTrack] = []
     for facts in sources:
         if facts.mp4 is None or facts.mp4.audio is None:
+            return False
+        if facts.mp4.track_kinds != ("video", "audio"):
             return False
         tracks.append(facts.mp4.audio)
     first = tracks[0]

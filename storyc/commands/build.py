@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="The .story file to build.")],
         out: Annotated[
             Path | None,
-            typer.Option("--out", "-o", help="Output folder (default build/<story name>)."),
+            typer.Option("--out", "-o", help="Output folder (default build/NAME)."),
         ] = None,
         provider: Annotated[
             str | None,
@@ -48,7 +48,10 @@ def register(app: typer.Typer) -> None:
             typer.Option("--force", help="Render every clip again and re-assemble the film."),
         ] = False,
     ) -> None:
-        """Compile, render and assemble FILE into DIR/<name>.mp4 with .srt and .otio.
+        """Compile, render and assemble FILE into DIR/NAME.mp4, NAME.srt and NAME.otio.
+
+        NAME is the story file's name without `.story`; DIR defaults to build/NAME. Rendering
+        uses the free offline preview unless the story or `--provider` names another.
 
         Clips are joined by stream copy wherever they allow it (plain cuts between clips of
         one format), so their pictures stay bit-exact; trims, transitions and odd sizes are

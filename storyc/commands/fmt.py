@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -17,13 +18,13 @@ from storyc.errors import StorycError
 from storyc.fmt import FormatError, format_checked
 
 
-def unified_diff(path: Path, before: str, after: str) -> str:
+def unified_diff(path: Path, before: str, after: str, label: str = "formatted") -> str:
     return "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),
             fromfile=f"{path}",
-            tofile=f"{path} (formatted)",
+            tofile=f"{path} ({label})",
         )
     )
 
@@ -95,6 +96,7 @@ def register(app: typer.Typer) -> None:
         summary = f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}"
         summary += f", {unchanged} left unchanged" if unchanged else ""
         summary += f", {failed} could not be formatted" if failed else ""
+        sys.stdout.flush()  # the summary goes to stderr: keep it after the diffs
         err.print(summary + ".")
         if failed:
             raise typer.Exit(2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -126,7 +127,7 @@ def register(app: typer.Typer) -> None:
                 if outcome.source != source:
                     if diff:
                         diffs += 1
-                        console.out(unified_diff(path, source, outcome.source), end="")
+                        console.out(unified_diff(path, source, outcome.source, "fixed"), end="")
                     else:
                         write_story(path, outcome.source, original)
                         fixed += len(outcome.applied)
@@ -147,11 +148,15 @@ def register(app: typer.Typer) -> None:
         everything = _print(results, output, console)
         if output in (LintFormat.full, LintFormat.concise):
             line = summary_line(everything)
+            notes = sum(d.severity is Severity.INFO for d in everything)
+            if notes:
+                line += f" ({notes} note{'s' if notes != 1 else ''})"
             if fixed:
                 line = f"Fixed {fixed} problem{'s' if fixed != 1 else ''}. " + line
             fixable = sum(1 for d in everything if d.fix is not None and d.fix.safe)
             if fixable:
                 line += f" {fixable} fixable with `storyc lint --fix`."
+            sys.stdout.flush()  # the summary goes to stderr: keep it after the report
             err.print(line)
         if _fails(everything) and not exit_zero:
             raise typer.Exit(1)

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="The .story file to render.")],
         out: Annotated[
             Path | None,
-            typer.Option("--out", "-o", help="Output folder (default build/<story name>)."),
+            typer.Option("--out", "-o", help="Output folder (default build/NAME)."),
         ] = None,
         provider: Annotated[
             str | None,

@@ -1,0 +1,183 @@
+"""`storyc watch FILE`: keep the preview and the board fresh while the writer types.
+
+On every save: check again and print the diagnostics, render with the free preview only the
+clips whose id changed (the clip cache already holds the others), and rebuild the board.
+An open board reloads itself: with `--serve` the page is served on 127.0.0.1 and polls
+`board.version`; opened as a file it carries a meta refresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from storyc.board import Live
+from storyc.commands.board import BoardResult, make_board, print_board_diagnostics
+from storyc.commands.compile import ProviderOption, default_out_dir
+from storyc.errors import StorycError
+
+DEBOUNCE_MS = 300
+
+
+def watch_once(
+    file: Path,
+    out_dir: Path,
+    *,
+    provider: str | None = None,
+    live: Live = "refresh",
+    console: Console | None = None,
+) -> BoardResult:
+    """One round: check, print the diagnostics, render what changed, rebuild the board."""
+    console = console if console is not None else Console(stderr=True, soft_wrap=True)
+    try:
+        result = make_board(file, out_dir, provider=provider, console=console, live=live)
+    except StorycError as exc:  # e.g. the file was removed or renamed mid-save
+        console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        raise
+    print_board_diagnostics(result.compilation, console)
+    plan = result.compilation.plan
+    if plan is None:
+        console.print("[red]not rebuilt[/]: the story has errors (the board lists them)")
+    else:
+        what = ", ".join(result.rendered) if result.rendered else "nothing (all clips were cached)"
+        console.print(
+            f"[green]board[/]: {result.path} ({len(plan.clips)} clips); rendered: {what}",
+            highlight=False,
+        )
+    return result
+
+
+def story_changes(
+    file: Path, stop: threading.Event, *, debounce_ms: int = DEBOUNCE_MS
+) -> Iterator[None]:
+    """Yield once per burst of saves of `file` (editors write, rename and touch in bursts)."""
+    import watchfiles
+
+    target = file.resolve()
+
+    def is_story(_change: object, path: str) -> bool:
+        return Path(path).resolve() == target
+
+    # The folder, not the file: editors that save by rename would drop a watch on the file.
+    for _changes in watchfiles.watch(
+        target.parent,
+        watch_filter=is_story,
+        debounce=debounce_ms,
+        step=50,
+        stop_event=stop,
+        rust_timeout=200,
+        yield_on_timeout=False,
+    ):
+        yield None
+
+
+def watch_loop(
+    file: Path,
+    out_dir: Path,
+    stop: threading.Event,
+    *,
+    provider: str | None = None,
+    live: Live = "refresh",
+    console: Console | None = None,
+    debounce_ms: int = DEBOUNCE_MS,
+    on_build: Callable[[BoardResult], None] | None = None,
+) -> None:
+    """Build once, then again after every save, until `stop` is set."""
+    console = console if console is not None else Console(stderr=True, soft_wrap=True)
+
+    def round_() -> None:
+        try:
+            result = watch_once(file, out_dir, provider=provider, live=live, console=console)
+        except StorycError:
+            return  # said already; keep watching for the next save
+        if on_build is not None:
+            on_build(result)
+
+    round_()
+    for _ in story_changes(file, stop, debounce_ms=debounce_ms):
+        if stop.is_set():
+            break
+        round_()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+    def end_headers(self) -> None:
+        # The board changes under the browser's feet: never serve a stale copy.
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+
+def serve(folder: Path, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """Serve `folder` on 127.0.0.1 in a daemon thread; return the server and the board's URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise StorycError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}") from None
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="storyc-board-server", daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/board.html"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def watch(
+        file: Annotated[Path, typer.Argument(help="The .story file to watch.")],
+        out: Annotated[
+            Path | None, typer.Option("-o", "--out", help="Output folder (default build/<stem>).")
+        ] = None,
+        provider: ProviderOption = None,
+        serve_board: Annotated[
+            bool,
+            typer.Option(
+                "--serve", help="Serve the board on 127.0.0.1; the page reloads when it changes."
+            ),
+        ] = False,
+        port: Annotated[int, typer.Option("--port", help="Port for --serve (0: any free).")] = 0,
+    ) -> None:
+        """Re-check, re-render with the preview (only the clips that changed) and rebuild the
+        board on every save of FILE. Stop with Ctrl-C.
+        """
+        if not file.is_file():
+            raise StorycError(f"{file}: no such file", exit_code=2)
+        console = Console(stderr=True, soft_wrap=True)
+        out_dir = out or default_out_dir(file)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        server = None
+        if serve_board:
+            server, url = serve(out_dir, port)
+            console.print(f"serving the board at [bold]{url}[/]", highlight=False)
+        else:
+            console.print(
+                f"open {(out_dir / 'board.html').resolve().as_uri()} (it refreshes itself)",
+                highlight=False,
+            )
+        stop = threading.Event()
+        try:
+            watch_loop(
+                file,
+                out_dir,
+                stop,
+                provider=provider,
+                live="serve" if serve_board else "refresh",
+                console=console,
+            )
+        except KeyboardInterrupt:
+            stop.set()
+        finally:
+            if server is not None:
+                with contextlib.suppress(Exception):
+                    server.shutdown()
+                    server.server_close()
