@@ -107,6 +107,15 @@ def _first_last(tree: Tree) -> tuple[Token, Token] | None:
     return first, last
 
 
+def _end(tree: Tree, fallback: Span) -> tuple[int, int]:
+    """Where the last token of `tree` ends (line, column); `fallback`'s end if it has none."""
+    last = _last_token(tree)
+    if last is None:
+        return fallback.end_line, fallback.end_column
+    # As `_token_span(last)` computes them, without building the Span.
+    return last.end_line or last.line or 1, last.end_column or (last.column or 1) + len(last)
+
+
 def _references(text: str, span: Span) -> tuple[Reference, ...]:
     """`@name` occurrences in a one-line free text whose first character is at `span`."""
     found = []
@@ -339,8 +348,7 @@ class _Builder:
         duration_span = _token_span(duration_token)
         first_line = duration_span.line
         header_span = self.header_line_span(first_line)
-        bounds = _first_last(tree)
-        span = self.line_span(bounds[0], bounds[1]) if bounds else header_span
+        end_line, end_column = _end(tree, header_span)
 
         layers: list[Sequence[Cue]] = []
         if location is not None:
@@ -369,8 +377,8 @@ class _Builder:
             span=Span(
                 line=header_span.line,
                 column=header_span.column,
-                end_line=span.end_line,
-                end_column=span.end_column,
+                end_line=end_line,
+                end_column=end_column,
             ),
             header_span=header_span,
             duration_span=duration_span,
@@ -513,8 +521,7 @@ def build_story(
                     fixed = list(prev.transitions)
                     fixed[-1] = transition
                     scenes[-1] = prev.model_copy(update={"transitions": tuple(fixed)})
-        bounds = _first_last(tree)
-        span = b.line_span(*bounds) if bounds else header_span
+        end_line, end_column = _end(tree, header_span)
         scenes.append(
             Scene(
                 index=scene_number,
@@ -527,8 +534,8 @@ def build_story(
                 span=Span(
                     line=header_span.line,
                     column=header_span.column,
-                    end_line=span.end_line,
-                    end_column=span.end_column,
+                    end_line=end_line,
+                    end_column=end_column,
                 ),
                 header_span=header_span,
             )

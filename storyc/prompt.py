@@ -46,6 +46,7 @@ def template_environment(user_dir: str | None = None) -> SandboxedEnvironment:
     )
 
 
+@cache  # a story has few distinct lengths and offsets; Decimal formatting is slow
 def _seconds(ms: int) -> str:
     return f"{(Decimal(ms) / 1000).normalize():f}"
 

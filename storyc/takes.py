@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from storyc.clipplan import Clip, ClipPlan
 from storyc.errors import StorycError
@@ -46,10 +47,23 @@ def take_variant(clip: Clip, take: int) -> Clip:
         return clip
     seed = clip.seed + take - 1 if clip.seed is not None else None
     digest = hashlib.sha256(f"{clip.id}/take/{take}".encode()).hexdigest()[: len(clip.id)]
-    request = dict(clip.request)
-    if "seed" in request and seed is not None:
-        request["seed"] = seed
-    return clip.model_copy(update={"id": digest, "take": take, "seed": seed, "request": request})
+    return clip.model_copy(
+        update={"id": digest, "take": take, "seed": seed, "request": _reseed(clip.request, seed)}
+    )
+
+
+def _reseed(request: Mapping[str, Any], seed: int | None) -> dict[str, Any]:
+    """The request with its seed (top level, or in fal's `input` / prodia's `config`) set."""
+    body = dict(request)
+    if seed is None:
+        return body
+    if "seed" in body:
+        body["seed"] = seed
+    for key in ("input", "config"):
+        inner = body.get(key)
+        if isinstance(inner, dict) and "seed" in inner:
+            body[key] = {**inner, "seed": seed}
+    return body
 
 
 def all_takes(story: Story, plan: ClipPlan) -> dict[int, list[Clip]]:

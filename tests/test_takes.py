@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ TAKES_STORY = STORY.replace("shot medium 4s:", "shot medium 4s takes 3:")
 
 
 def test_take_variants_differ_in_id_and_seed(tmp_path: Path) -> None:
-    story_path = write_story(tmp_path, TAKES_STORY.replace("sora-2", "sora-2\nprovider: fal"))
+    story_path = write_story(tmp_path, TAKES_STORY.replace("sora-2", "sora-2\nprovider: prodia"))
     compilation = compile_file(story_path)
     assert compilation.plan is not None and compilation.story is not None
     takes = all_takes(compilation.story, compilation.plan)
@@ -29,9 +31,8 @@ def test_take_variants_differ_in_id_and_seed(tmp_path: Path) -> None:
     assert variants[0] == compilation.plan.clips[1]  # take 1 is the planned clip itself
     assert len({v.id for v in variants}) == 3
     seeds = [v.seed for v in variants]
-    if seeds[0] is not None:
-        assert seeds == [seeds[0], seeds[0] + 1, seeds[0] + 2]
-        assert [v.request.get("seed") for v in variants][1:] == seeds[1:]
+    assert seeds == [7, 8, 9]  # the header's seed, then one more per take
+    assert [v.request["config"]["seed"] for v in variants] == seeds
     assert take_variant(variants[0], 1) is variants[0]
 
 
@@ -49,7 +50,7 @@ def test_pick_writes_the_lock_and_the_board_follows(
     story = write_story(tmp_path, TAKES_STORY)
     runner = CliRunner()
     bad = runner.invoke(app, ["pick", str(story), "medium", "4"])
-    assert bad.exit_code == 1 and "has 3 takes" in bad.output
+    assert bad.exit_code == 1 and "has 3 takes" in str(bad.exception)
     assert runner.invoke(app, ["pick", str(story), "nope", "1"]).exit_code == 1
 
     result = make_board(story, tmp_path / "out")
@@ -72,3 +73,35 @@ def test_pick_writes_the_lock_and_the_board_follows(
     assert f'data-clip="{picked.clips[1].id}"' in html
     figures = re.findall(r'<figure class="take( picked)?"', html)
     assert figures == ["", " picked", ""]
+
+
+def test_compile_render_and_build_honour_the_picked_take(tmp_path: Path) -> None:
+    """`storyc pick` writes the lock; every compiling command then uses that take."""
+    story = tmp_path / "t.story"
+    story.write_text(
+        "title: T\nmodel: veo-3.1-fast\nprovider: preview\nseed: 5\ntakes: 2\n"
+        'scene "S":\n    shot 4s:\n        action: a kite rises.\n'
+    )
+
+    def compiled_clip() -> dict[str, object]:
+        out = tmp_path / "out"
+        run = subprocess.run(
+            [sys.executable, "-m", "storyc.cli", "compile", str(story), "-o", str(out)],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        return json.loads((out / "plan.json").read_text())["clips"][0]
+
+    first = compiled_clip()
+    assert first["take"] == 1
+    pick = subprocess.run(
+        [sys.executable, "-m", "storyc.cli", "pick", str(story), "1", "2"],
+        capture_output=True,
+        text=True,
+    )
+    assert pick.returncode == 0, pick.stderr
+    picked = compiled_clip()
+    assert picked["take"] == 2
+    assert picked["id"] != first["id"]
+    assert picked["seed"] == 6

@@ -137,7 +137,7 @@ def build_story_film(
         console.print(f"[yellow]note[/]: {note}", highlight=False)
     console.print(
         f"[green]film[/]: {film} ({seconds:.2f} s, {timeline.width}x{timeline.height}, "
-        f"{float(timeline.fps):g} fps); subtitles: {outputs[1].name} ({len(cues)} lines); "
+        f"{float(timeline.fps):g} fps); subtitles: {outputs[1].name} ({len(cues)} line{'s' if len(cues) != 1 else ''}); "
         f"edit: {outputs[2].name}",
         highlight=False,
     )

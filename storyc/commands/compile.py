@@ -50,6 +50,14 @@ def compile_or_exit(path: Path, provider: str | None, templates: Path | None = N
             f"{path} has {errors} error{'s' if errors != 1 else ''}; nothing was compiled",
             hint=f"run `storyc check {path}` for the details",
         )
+    # The takes a writer picked (`storyc pick`) live in `<stem>.story.lock`; every command
+    # that compiles honours them, so plan.json, render and build agree.
+    from storyc.takes import apply_picks, read_picks
+
+    assert compilation.story is not None
+    picks = read_picks(path)
+    if picks:
+        compilation.plan = apply_picks(compilation.story, compilation.plan, picks)
     return compilation
 
 
@@ -152,7 +160,7 @@ def register(app: typer.Typer) -> None:
     def compile_command(
         file: Annotated[Path, typer.Argument(help="The .story file.")],
         out: Annotated[
-            Path | None, typer.Option("-o", "--out", help="Output folder (default build/<stem>).")
+            Path | None, typer.Option("-o", "--out", help="Output folder (default build/NAME).")
         ] = None,
         provider: ProviderOption = None,
         templates: TemplatesOption = None,
