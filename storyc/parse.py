@@ -114,9 +114,46 @@ def parse_story(source: str, file: str = "<story>") -> ParsedStory:
     items: list[Tree] = []
     for start_line, block in split_blocks(source):
         block_items, block_diagnostics = parse_block(start_line, block, file, source)
+        if block_diagnostics:
+            block_items, block_diagnostics = _recover_block(
+                start_line, block, file, source, block_diagnostics
+            )
         items.extend(block_items)
         diagnostics.extend(block_diagnostics)
     return ParsedStory(items, diagnostics, source)
+
+
+MAX_RECOVERIES = 5
+
+
+def _recover_block(
+    start_line: int, block: str, file: str, source: str, found: list[Diagnostic]
+) -> tuple[list[Tree], list[Diagnostic]]:
+    """Blank the line that breaks a block (and its body, if it opens one) and parse again.
+
+    This keeps the rest of a scene whose one shot is broken, so its other shots are still
+    checked (and its characters still count as used), and it finds a few more errors in
+    the same block instead of stopping at the first.
+    """
+    lines = block.split("\n")
+    diagnostics = list(found)
+    for _ in range(MAX_RECOVERIES):
+        index = diagnostics[-1].span.line - start_line
+        if not 0 <= index < len(lines) or not lines[index].strip():
+            return [], diagnostics
+        own = len(lines[index]) - len(lines[index].lstrip(" \t"))
+        lines[index] = ""
+        for j in range(index + 1, len(lines)):
+            if lines[j].strip() and len(lines[j]) - len(lines[j].lstrip(" \t")) <= own:
+                break
+            lines[j] = ""
+        items, more = parse_block(start_line, "\n".join(lines), file, source)
+        if not more:
+            return items, diagnostics
+        if more[0].span.line <= diagnostics[-1].span.line:
+            return [], diagnostics
+        diagnostics.append(more[0])
+    return [], diagnostics
 
 
 def parse_block(

@@ -265,3 +265,17 @@ def test_cli_reports_without_a_traceback(tmp_path: Path, source: str) -> None:
     assert run.returncode == 1
     assert "Traceback" not in run.stderr + run.stdout
     assert "bad.story:" in run.stdout
+
+
+def test_a_broken_line_does_not_hide_the_rest_of_its_scene() -> None:
+    source = (
+        "title: T\ncharacter kid:\n    look: a boy\n"
+        'scene "S":\n'
+        "    shot 4s:\n        camera slow\n        action: @kid runs\n"
+        "    shot 4s:\n        action: @ghost waves\n"
+        "    shot wide:\n        action: x\n"
+    )
+    found = [(d.code, d.span.line) for d in analyze_source(source, read_facts=facts).diagnostics]
+    # Both syntax errors of the scene, the undeclared name between them, and no false
+    # "unused character" or "no scenes" from the scene that failed to parse.
+    assert found == [("E006", 6), ("S101", 9), ("E008", 10)]
