@@ -15,7 +15,8 @@ Figures, all measured here:
   `parse` (`parse_story`), `build+check` (`build_story`, the story rules, the provider
   rules with the reference files' facts), `plan+prompt` (grouping, prompts, prompt limits,
   `finish_plan`), and `total`: one `analyze_source` call, which is what `storyc check` and
-  `storyc compile` run (it parses again itself, so it is not the sum of the stages).
+  `storyc compile` run (it parses again itself, so it is not the sum of the stages);
+  `total cpu` is the process CPU time of those same calls (steadier on a busy machine).
 - cold: a new `python -c` process that imports `storyc.compiler` and runs `analyze_source`
   once; `import` and `first run` are timed inside it, `process` is its wall time from here.
 """
@@ -34,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,12 +242,13 @@ def run_stages(source: str, file: str) -> dict[str, float]:
     return times
 
 
-def run_total(source: str, file: str) -> float:
-    started = time.perf_counter()
+def run_total(source: str, file: str) -> tuple[float, float]:
+    """One `analyze_source` call: (wall, CPU) seconds."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = analyze_source(source, file)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert result.plan is not None and not result.has_errors, result.diagnostics[:3]
-    return elapsed
+    return elapsed, cpu
 
 
 def warm(source: str, file: str, repeats: int) -> dict[str, float]:
@@ -255,7 +256,9 @@ def warm(source: str, file: str, repeats: int) -> dict[str, float]:
     run_total(source, file)
     stage_runs = [run_stages(source, file) for _ in range(repeats)]
     figures = {key: statistics.median(run[key] for run in stage_runs) for key in stage_runs[0]}
-    figures["total"] = statistics.median(run_total(source, file) for _ in range(repeats))
+    totals = [run_total(source, file) for _ in range(repeats)]
+    figures["total"] = statistics.median(wall for wall, _ in totals)
+    figures["total cpu"] = statistics.median(cpu for _, cpu in totals)
     return figures
 
 
@@ -297,14 +300,16 @@ def _ms_text(seconds: float) -> str:
 
 
 def profile(source: str, file: str, top: int = 15) -> str:
-    """cProfile one warm `analyze_source` run; the top entries by cumulative time."""
+    """cProfile one warm `analyze_source` run: the top entries by cumulative, then own time."""
     run_total(source, file)
     profiler = cProfile.Profile()
     profiler.enable()
     analyze_source(source, file)
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
     return out.getvalue()
 
 
@@ -316,7 +321,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="also write the generated stories here")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.sizes.split(",")]
-    run: Callable[[str, str, int], dict[str, float]] = warm
 
     print(f"python {sys.version.split()[0]}, {_cpus()} CPUs; warm = median of {args.repeats}")
     with tempfile.TemporaryDirectory(prefix="storyc-bench-") as tmp:
@@ -327,11 +331,11 @@ def main(argv: list[str] | None = None) -> int:
             path = folder / f"bench-{shots}.story"
             path.write_text(source, encoding="utf-8")
             lines = source.count("\n")
-            figures = run(source, str(path), args.repeats)
+            figures = warm(source, str(path), args.repeats)
             starting = cold(path)
             total = figures["total"]
             print(f"\n{shots:,} shots ({lines:,} lines, {len(source) / 1024:,.0f} KiB)")
-            for key in ("parse", "build+check", "plan+prompt", "total"):
+            for key in ("parse", "build+check", "plan+prompt", "total", "total cpu"):
                 rate = shots / figures[key]
                 print(f"  warm {key:<12} {_ms_text(figures[key])}  {rate:>12,.0f} shots/s")
             for key in ("import", "first run", "process"):
