@@ -27,6 +27,7 @@ from storyc.prompt import TemplateProblem, render_prompt
 from storyc.rules.catalog import BY_CODE
 from storyc.rules.provider import (
     FileFacts,
+    check_clips,
     check_prompts,
     check_story_against,
     resolve_offering,
@@ -37,6 +38,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".m4v"}
 
 FactReader = Callable[[Path], FileFacts]
+
+_ABSENCE_CODES = frozenset({"S102", "S103", "S112", "S114"})
+"""Diagnostics about something missing, which a syntax error elsewhere can fake."""
 
 
 @dataclass
@@ -164,10 +168,18 @@ def _analyze(
         return Compilation(file, parsed.source, None, sorted_diagnostics(diagnostics))
     story, build_diagnostics = build_story(parsed.items, parsed.source, file)
     diagnostics += build_diagnostics
-    diagnostics += check_header(story, file)
-    diagnostics += check_keys(story, file)
-    diagnostics += check_names(story, file)
-    diagnostics += check_content(story, file)
+    semantic = [
+        *check_header(story, file),
+        *check_keys(story, file),
+        *check_names(story, file),
+        *check_content(story, file),
+    ]
+    # Tabs (E002) drop nothing: the indenter reads them as four spaces.
+    if any(d.is_error and d.code != "E002" for d in parsed.diagnostics):
+        # Lines the parser had to skip may hold the only use of a name or the only action
+        # of a shot; warnings about absence would be noise until the syntax is fixed.
+        semantic = [d for d in semantic if d.code not in _ABSENCE_CODES]
+    diagnostics += semantic
 
     table = load_table()
     offering, problems = resolve_offering(story, table, provider or story.header.provider, file)
@@ -188,6 +200,7 @@ def _analyze(
         )
         result.diagnostics = sorted_diagnostics(diagnostics)
         return result
+    diagnostics += check_clips(story, offering, drafts, file)
     diagnostics += check_prompts(story, offering, drafts, prompts, file)
     result.prompts = prompts
     result.diagnostics = sorted_diagnostics(diagnostics)

@@ -71,6 +71,8 @@ def cameos_in(shots: Sequence[Shot], story: Story) -> list[str]:
 def _mentions(shot: Shot, found: dict[str, None]) -> None:
     """Add the names `shot` mentions (cues, then dialogue) to `found`, in order."""
     for cue in shot.cues:
+        if cue.key == "note":  # notes are for humans and never reach the model
+            continue
         for ref in cue.references:
             found.setdefault(ref.name)
     for line in shot.dialogue:
@@ -118,7 +120,8 @@ def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
                 and current is not None
                 and _is_cut(current.transition)
                 and current_ms + shot.duration_ms <= longest
-                and current.seed == seed
+                # A different seed needs its own request, but only where seeds are sent.
+                and (current.seed == seed or not offering.takes_seed)
                 and shot.from_image is None
                 and (max_cameos is None or len(current_cameos | shot_cameos) <= max_cameos)
             )
@@ -201,13 +204,16 @@ def request_body(clip_fields: Mapping[str, object], offering: Offering) -> dict[
         if image and offering.first_frame:
             app = offering.api_model_image or app
             body[offering.first_frame] = f"<uploaded {Path(str(image)).name}>"
-        elif cameos and offering.cameo_mode == "image_urls":
+        if cameos and offering.cameo_mode == "image_urls" and not image:
             app = offering.api_model_reference or app
             body["image_urls"] = [f"<uploaded reference of {name}>" for name in cameos]
-        elif cameos and offering.cameo_mode == "elements":
-            app = offering.api_model_image or app
+        if cameos and offering.cameo_mode == "elements" and image:
             body["elements"] = [
-                {"reference_image_urls": [f"<uploaded reference of {name}>"]} for name in cameos
+                {
+                    "frontal_image_url": f"<uploaded reference of {name}>",
+                    "reference_image_urls": [f"<uploaded reference of {name}>"],
+                }
+                for name in cameos
             ]
         return {"app": app, "input": body}
     if provider == "prodia":

@@ -67,7 +67,7 @@ RULES: tuple[Rule, ...] = (
         "syntax-error",
         E,
         "A line that fits no shape of the language.",
-        'scene "A":\n    shot 4s:\n        action: x\n    what is this',
+        'scene "A":\n    shot 4s 5s:\n        action: x',
         'scene "A":\n    shot 4s:\n        action: x',
     ),
     Rule(
@@ -294,7 +294,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "P206",
         "unsupported-seed",
-        W,
+        Severity.INFO,
         "A seed the provider refuses (outside its range: an error), "
         "or ignores because it takes none (a note).",
         "seed: 42   # on openai, which takes no seed",
@@ -384,6 +384,17 @@ RULES: tuple[Rule, ...] = (
         "where it wants an image, or the reverse).",
         'cameo mara: "refs/mara.mp4"   # on veo',
         'cameo mara: "refs/mara.png"',
+    ),
+    Rule(
+        "P217",
+        "cameo-with-first-frame",
+        E,
+        "A clip whose cameos the provider cannot take together with its first frame: Veo on fal "
+        "takes either a first frame or reference images, Kling takes cameo elements only with a "
+        "start image.",
+        '    shot 4s from "refs/fan.png":\n        action: @mara waves.   # veo-3.1 on fal',
+        '    shot 4s from "refs/fan.png":\n        action: the fan turns.\n'
+        "    shot 4s:\n        action: @mara waves.",
     ),
     Rule(
         "C301",

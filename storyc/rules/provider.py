@@ -261,6 +261,33 @@ def _first_frame(
         )
 
 
+def check_clips(
+    story: Story, offering: Offering, drafts: Sequence[ClipDraft], file: str
+) -> Iterator[Diagnostic]:
+    """What only a whole clip shows: cameos the provider cannot take with its first frame."""
+    where = f"{offering.model} on {offering.mirrors or offering.provider}"
+    for draft in drafts:
+        if not draft.cameo_names:
+            continue
+        span = draft.shots[0].header_span
+        if offering.cameo_mode == "image_urls" and draft.input_reference:
+            yield R["P217"].diagnostic(
+                f"{where} takes either a first frame or cameo images in one clip, not both "
+                f"(clip {draft.index} has `from` and names @{draft.cameo_names[0]})",
+                span,
+                file,
+                help="drop the `from` image, or describe the cameo as a `character` in this shot",
+            )
+        elif offering.cameo_mode == "elements" and not draft.input_reference:
+            yield R["P217"].diagnostic(
+                f"{where} takes cameo elements only with a start image; clip {draft.index} names "
+                f"@{draft.cameo_names[0]} and has no `from` image",
+                span,
+                file,
+                help='start the clip\'s first shot `from "image.png"`, or describe the cameo in words',
+            )
+
+
 def check_prompts(
     story: Story, offering: Offering, drafts: Sequence[ClipDraft], prompts: Sequence[str], file: str
 ) -> Iterator[Diagnostic]:
