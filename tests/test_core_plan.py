@@ -111,3 +111,28 @@ def test_request_body_spells_seconds_as_the_provider_does() -> None:
     assert openai["seconds"] == "4" and openai["model"] == "sora-2"
     fal = plan_of("title: T\nmodel: veo-3.1-fast\n" + shots("4s"), provider="fal").clips[0].request
     assert fal["app"] == "fal-ai/veo3.1/fast" and fal["input"]["duration"] == "4s"
+
+
+def test_a_seed_change_does_not_split_a_clip_where_seeds_are_not_sent() -> None:
+    source = "title: T\n" + shots("2s", "2s").replace(
+        "shot 2s:\n        action: beat 1", "shot 2s seed 9:\n        action: beat 1"
+    )
+    plan = plan_of(source, provider="openai")
+    assert len(plan.clips) == 1 and plan.clips[0].seed is None
+
+
+def test_a_cameo_named_only_in_a_note_is_not_sent() -> None:
+    source = 'title: T\ncameo mara: "mara.mp4"\n' + shots("4s").replace(
+        "action: beat 0.", "action: beat 0.\n        note: ask @mara"
+    )
+    result = analyze_source(
+        source,
+        "t.story",
+        read_facts=lambda _p: FileFacts(
+            exists=True, sha256="e" * 64, kind="video", width=1280, height=720, duration_ms=3000
+        ),
+    )
+    assert result.plan is not None
+    assert result.plan.clips[0].cameos == ()
+    assert "characters" not in result.plan.clips[0].request
+    assert any(d.code == "S102" for d in result.diagnostics)
