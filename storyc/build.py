@@ -400,6 +400,13 @@ def _fold_cues(layers: Sequence[Sequence[Cue]]) -> list[Cue]:
     return ordered
 
 
+def _ending_with(scene: Scene, transition: Transition) -> Scene:
+    """The scene with `transition` joining its last shot to whatever follows it."""
+    joins = list(scene.transitions)
+    joins[-1] = transition
+    return scene.model_copy(update={"transitions": tuple(joins)})
+
+
 def build_story(
     items: Sequence[Tree], source: str, file: str = "<story>"
 ) -> tuple[Story, list[Diagnostic]]:
@@ -517,10 +524,7 @@ def build_story(
                 if transitions:
                     transitions[-1] = transition
                 elif scenes and scenes[-1].shots:
-                    prev = scenes[-1]
-                    fixed = list(prev.transitions)
-                    fixed[-1] = transition
-                    scenes[-1] = prev.model_copy(update={"transitions": tuple(fixed)})
+                    scenes[-1] = _ending_with(scenes[-1], transition)
         end_line, end_column = _end(tree, header_span)
         scenes.append(
             Scene(
@@ -543,10 +547,7 @@ def build_story(
 
     for preceding, transition in between.items():
         if 1 <= preceding <= len(scenes) and scenes[preceding - 1].shots:
-            prev = scenes[preceding - 1]
-            fixed = list(prev.transitions)
-            fixed[-1] = transition
-            scenes[preceding - 1] = prev.model_copy(update={"transitions": tuple(fixed)})
+            scenes[preceding - 1] = _ending_with(scenes[preceding - 1], transition)
 
     story = Story(
         path=file,

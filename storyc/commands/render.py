@@ -9,6 +9,13 @@ import typer
 from rich.console import Console
 
 from storyc.commands.compile import compile_or_exit, default_out_dir
+from storyc.commands.options import (
+    JobsOption,
+    MaxCostOption,
+    OutOption,
+    RenderProviderOption,
+    YesOption,
+)
 from storyc.errors import StorycError, UsageError
 
 
@@ -16,27 +23,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def render(
         file: Annotated[Path, typer.Argument(help="The .story file to render.")],
-        out: Annotated[
-            Path | None,
-            typer.Option("--out", "-o", help="Output folder (default build/NAME)."),
-        ] = None,
-        provider: Annotated[
-            str | None,
-            typer.Option(
-                "--provider",
-                "-p",
-                help="Render with this provider instead of the header's "
-                "(preview: free and offline; openai, fal, prodia: paid, need a key).",
-            ),
-        ] = None,
-        jobs: Annotated[int, typer.Option("--jobs", "-j", help="Clips in flight at once.")] = 4,
-        yes: Annotated[
-            bool, typer.Option("--yes", "-y", help="Pay without asking (needed off a terminal).")
-        ] = False,
-        max_cost: Annotated[
-            float | None,
-            typer.Option("--max-cost", help="Refuse to start a run estimated above this (USD)."),
-        ] = None,
+        out: OutOption = None,
+        provider: RenderProviderOption = None,
+        jobs: JobsOption = 4,
+        yes: YesOption = False,
+        max_cost: MaxCostOption = None,
         force: Annotated[
             bool, typer.Option("--force", help="Render again even clips already in the cache.")
         ] = False,
