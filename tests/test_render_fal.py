@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakeprovider import FakeProvider, make_mp4, make_png
+from fakeprovider import FakeProvider, make_png
 from fakeprovider.testing import (
     StoryShot,
-    apply_env,
     assert_secret_free,
     kill_once_journaled,
     make_clip,
@@ -30,25 +28,8 @@ from storyc.render.fal import FalRenderer, fal_input
 URL_FIELDS = {"image_url", "image_urls", "start_image_url", "elements"}
 
 
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeProvider]:
-    media = tmp_path_factory.getbasetemp() / "fake-media"
-    for width, height, seconds in ((1280, 720, 4), (1280, 720, 6), (1920, 1080, 5)):
-        make_mp4(media, width, height, seconds)
-    with FakeProvider(media_dir=media) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(fake: FakeProvider) -> None:
-    fake.reset()
-
-
-@pytest.fixture
-def env(fake: FakeProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = provider_env(fake, tmp_path / "cache")
-    apply_env(monkeypatch, values)
-    return values
+# The clips the fake provider serves (width, height, seconds); see tests/conftest.py.
+FAKE_MEDIA = ((1280, 720, 4), (1280, 720, 6), (1920, 1080, 5))
 
 
 def test_every_kind_of_clip_arrives_through_faults(

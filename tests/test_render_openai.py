@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakeprovider import FakeProvider, make_mp4, make_png
+from fakeprovider import FakeProvider, make_png
 from fakeprovider.testing import (
     StoryShot,
-    apply_env,
     assert_secret_free,
     kill_once_journaled,
     make_clip,
@@ -29,25 +27,8 @@ from storyc.render.openai import OpenAIRenderer
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeProvider]:
-    media = tmp_path_factory.getbasetemp() / "fake-media"
-    for width, height, seconds in ((1280, 720, 4), (1280, 720, 8)):
-        make_mp4(media, width, height, seconds)
-    with FakeProvider(media_dir=media) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(fake: FakeProvider) -> None:
-    fake.reset()
-
-
-@pytest.fixture
-def env(fake: FakeProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = provider_env(fake, tmp_path / "cache")
-    apply_env(monkeypatch, values)
-    return values
+# The clips the fake provider serves (width, height, seconds); see tests/conftest.py.
+FAKE_MEDIA = ((1280, 720, 4), (1280, 720, 8))
 
 
 def clips(count: int, tag: str, **kwargs: object) -> list:
