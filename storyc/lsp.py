@@ -47,7 +47,7 @@ from storyc.errors import StorycError
 from storyc.fmt import FormatError, format_checked
 from storyc.incremental import Analysis, DocumentAnalyzer
 from storyc.lint import RuleSelection, fix_source, selection_for
-from storyc.model import Span
+from storyc.model import Span, Story
 from storyc.quickfix import fixes_for, suppress_fix
 
 DEFAULT_DEBOUNCE_MS = 20
@@ -303,6 +303,18 @@ def _symbol(analysis: Analysis, positions: Positions, at: lsp.Position) -> Occur
     return symbol_at(analysis.story, line, column)
 
 
+async def _target_at(
+    ls: StoryLanguageServer, uri: str, at: lsp.Position
+) -> tuple[Story, Positions, Occurrence] | None:
+    """A document's story, its position map and the name or duration under the cursor."""
+    analysis = await current_analysis(ls, uri)
+    if analysis is None or analysis.story is None:
+        return None
+    positions = ls.positions(analysis.source)
+    target = _symbol(analysis, positions, at)
+    return None if target is None else (analysis.story, positions, target)
+
+
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def hover(ls: StoryLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
     state = ls.documents.get(params.text_document.uri)
@@ -329,14 +341,11 @@ def hover(ls: StoryLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
 async def definition(ls: StoryLanguageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
     uri = params.text_document.uri
-    analysis = await current_analysis(ls, uri)
-    if analysis is None or analysis.story is None:
+    found = await _target_at(ls, uri, params.position)
+    if found is None:
         return None
-    positions = ls.positions(analysis.source)
-    target = _symbol(analysis, positions, params.position)
-    if target is None:
-        return None
-    span = declaration_of(analysis.story, target.kind, target.name)
+    story, positions, target = found
+    span = declaration_of(story, target.kind, target.name)
     return lsp.Location(uri=uri, range=positions.range(span)) if span else None
 
 
@@ -345,15 +354,12 @@ async def references(
     ls: StoryLanguageServer, params: lsp.ReferenceParams
 ) -> list[lsp.Location] | None:
     uri = params.text_document.uri
-    analysis = await current_analysis(ls, uri)
-    if analysis is None or analysis.story is None:
+    found = await _target_at(ls, uri, params.position)
+    if found is None or found[2].kind == "duration":
         return None
-    positions = ls.positions(analysis.source)
-    target = _symbol(analysis, positions, params.position)
-    if target is None or target.kind == "duration":
-        return None
+    story, positions, target = found
     spans = references_to(
-        analysis.story,
+        story,
         target.kind,
         target.name,
         include_declaration=params.context.include_declaration,
@@ -365,28 +371,22 @@ async def references(
 async def prepare_rename(
     ls: StoryLanguageServer, params: lsp.PrepareRenameParams
 ) -> lsp.PrepareRenamePlaceholder | None:
-    analysis = await current_analysis(ls, params.text_document.uri)
-    if analysis is None:
+    found = await _target_at(ls, params.text_document.uri, params.position)
+    if found is None or found[2].kind == "duration":
         return None
-    positions = ls.positions(analysis.source)
-    target = _symbol(analysis, positions, params.position)
-    if target is None or target.kind == "duration":
-        return None
+    _, positions, target = found
     return lsp.PrepareRenamePlaceholder(range=positions.range(target.span), placeholder=target.name)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_RENAME)
 async def rename(ls: StoryLanguageServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
     uri = params.text_document.uri
-    analysis = await current_analysis(ls, uri)
-    if analysis is None or analysis.story is None:
+    found = await _target_at(ls, uri, params.position)
+    if found is None:
         return None
-    positions = ls.positions(analysis.source)
-    target = _symbol(analysis, positions, params.position)
-    if target is None:
-        return None
+    story, positions, target = found
     try:
-        edits = rename_edits(analysis.story, target, params.new_name)
+        edits = rename_edits(story, target, params.new_name)
     except RenameRefused as exc:
         ls.window_show_message(
             lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"storyc: {exc}")
