@@ -23,6 +23,7 @@ from rich.console import Console
 from storyc.board import BoardPage, CostRow, Live, Media, ShotFiles, board_page, render_board
 from storyc.clipplan import Clip, ClipPlan
 from storyc.commands.compile import ProviderOption, default_out_dir
+from storyc.commands.options import OutOption
 from storyc.compiler import Compilation, analyze_source, read_story
 from storyc.diagnostics import Diagnostic
 from storyc.errors import StorycError
@@ -325,9 +326,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def board(
         file: Annotated[Path, typer.Argument(help="The .story file.")],
-        out: Annotated[
-            Path | None, typer.Option("-o", "--out", help="Output folder (default build/<stem>).")
-        ] = None,
+        out: OutOption = None,
         provider: ProviderOption = None,
     ) -> None:
         """Write DIR/board.html: a storyboard with a picture, the timing and the prompt of

@@ -12,6 +12,7 @@ from rich.table import Table
 from storyc.build import format_ms
 from storyc.clipplan import ClipPlan
 from storyc.commands.check import OutputFormat, print_diagnostics
+from storyc.commands.options import OutOption
 from storyc.compiler import Compilation, compile_file
 from storyc.errors import StorycError
 
@@ -159,9 +160,7 @@ def register(app: typer.Typer) -> None:
     @app.command("compile")
     def compile_command(
         file: Annotated[Path, typer.Argument(help="The .story file.")],
-        out: Annotated[
-            Path | None, typer.Option("-o", "--out", help="Output folder (default build/NAME).")
-        ] = None,
+        out: OutOption = None,
         provider: ProviderOption = None,
         templates: TemplatesOption = None,
     ) -> None:

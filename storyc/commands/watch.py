@@ -22,6 +22,7 @@ from rich.console import Console
 from storyc.board import Live
 from storyc.commands.board import BoardResult, make_board, print_board_diagnostics
 from storyc.commands.compile import ProviderOption, default_out_dir
+from storyc.commands.options import OutOption
 from storyc.errors import StorycError
 
 DEBOUNCE_MS = 300
@@ -135,9 +136,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def watch(
         file: Annotated[Path, typer.Argument(help="The .story file to watch.")],
-        out: Annotated[
-            Path | None, typer.Option("-o", "--out", help="Output folder (default build/<stem>).")
-        ] = None,
+        out: OutOption = None,
         provider: ProviderOption = None,
         serve_board: Annotated[
             bool,
