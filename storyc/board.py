@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Literal
 
 from storyc.clipplan import Clip, ClipPlan, PlannedShot
@@ -151,7 +152,8 @@ def diagnostic_view(diagnostic: Diagnostic) -> DiagnosticView:
         code=diagnostic.code,
         severity=diagnostic.severity.value,
         message=diagnostic.message,
-        where=f"{diagnostic.file}:{diagnostic.span.line}:{diagnostic.span.column}",
+        # The name only: the page is served (`watch --serve`), and full paths tell who and where.
+        where=f"{PurePath(diagnostic.file).name}:{diagnostic.span.line}:{diagnostic.span.column}",
         help=diagnostic.help,
     )
 

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from storyc.errors import StorycError
+from storyc.terminal import labelled
 
 COMMAND_MODULES: tuple[str, ...] = (
     "storyc.commands.check",
@@ -64,9 +65,10 @@ def main() -> None:
     try:
         app()
     except StorycError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # Messages quote file names, story text and providers' answers: print them as text.
+        Console(stderr=True).print(labelled("error:", "bold red", exc.message))
         if exc.hint:
-            Console(stderr=True).print(f"[cyan]hint:[/] {exc.hint}", highlight=False)
+            Console(stderr=True).print(labelled("hint:", "cyan", exc.hint))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted; nothing already rendered was lost")

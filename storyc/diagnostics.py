@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from storyc.model import Span
+from storyc.terminal import json_visible, visible
 
 
 class Severity(StrEnum):
@@ -101,29 +103,65 @@ def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
 
+SNIPPET_WIDTH = 120
+"""Characters of a source line shown around the caret; longer lines are cut with `…`."""
+MESSAGE_WIDTH = 400
+"""Characters of a message (which may quote a whole line of the story) shown on a terminal."""
+
+
+def _shown(text: str, limit: int = MESSAGE_WIDTH) -> str:
+    """`text` for a terminal: controls spelled out, the middle of an overlong text cut."""
+    if len(text) > limit:
+        text = text[: limit // 2] + "…" + text[-(limit // 2) :]
+    return visible(text)
+
+
 def render_concise(diagnostic: Diagnostic) -> str:
     d = diagnostic
-    return f"{d.file}:{d.span.line}:{d.span.column}: {d.code} [{d.severity}] {d.message}"
+    return (
+        f"{_shown(d.file)}:{d.span.line}:{d.span.column}: {d.code} [{d.severity}] "
+        f"{_shown(d.message)}"
+    )
+
+
+@lru_cache(maxsize=2)
+def _lines(source: str) -> list[str]:
+    # Cached: every diagnostic of a file shows a line of the same (possibly huge) source.
+    return source.split("\n")
+
+
+def _snippet(line: str, start: int, end: int) -> tuple[str, str]:
+    """The source line and its caret line for columns [start, end) (1-based), cut to about
+    `SNIPPET_WIDTH` characters around the caret; controls spelled so the text cannot drive
+    the terminal, and the caret measured on what is shown so it stays under its text."""
+    end = max(start + 1, min(end, len(line) + 1))
+    first = max(0, min(start - 1 - SNIPPET_WIDTH // 3, len(line) - SNIPPET_WIDTH))
+    last = min(len(line), first + SNIPPET_WIDTH)
+    before = "…" if first > 0 else ""
+    after = "…" if last < len(line) else ""
+    lead = before + visible(line[first : start - 1])
+    marked = visible(line[start - 1 : min(end - 1, last)])
+    shown = before + visible(line[first:last]) + after
+    return shown, " " * len(lead) + "^" * max(1, len(marked))
 
 
 def render_full(diagnostic: Diagnostic, source: str | None) -> str:
     """ruff's shape: a header, a `-->` pointer, the source line with carets, then help."""
     d = diagnostic
-    out = [f"{d.severity}[{d.code} {d.name}]: {d.message}"]
-    out.append(f" --> {d.file}:{d.span.line}:{d.span.column}")
-    lines = source.split("\n") if source is not None else []
+    out = [f"{d.severity}[{d.code} {d.name}]: {_shown(d.message)}"]
+    out.append(f" --> {_shown(d.file)}:{d.span.line}:{d.span.column}")
+    lines = _lines(source) if source is not None else []
     if 1 <= d.span.line <= len(lines):
         text = lines[d.span.line - 1].replace("\t", " ")
         number = str(d.span.line)
         pad = " " * len(number)
         end = d.span.end_column if d.span.end_line == d.span.line else len(text) + 1
-        width = max(1, min(end, len(text) + 1) - d.span.column)
-        caret = " " * (d.span.column - 1) + "^" * width
-        out += [f"{pad} |", f"{number} | {text}", f"{pad} | {caret}"]
+        shown, caret = _snippet(text, d.span.column, end)
+        out += [f"{pad} |", f"{number} | {shown}", f"{pad} | {caret}"]
     if d.help:
-        out.append(f"help: {d.help}")
+        out.append(f"help: {_shown(d.help)}")
     if d.fix:
-        out.append(f"fix: {d.fix.title}")
+        out.append(f"fix: {_shown(d.fix.title)}")
     return "\n".join(out)
 
 
@@ -151,11 +189,14 @@ def render_github(diagnostic: Diagnostic) -> str:
     }
     joined = ",".join(f"{k}={_github_escape(v, in_property=True)}" for k, v in props.items())
     message = d.message + (f" (help: {d.help})" if d.help else "")
-    return f"::{_GITHUB_LEVEL[d.severity]} {joined}::{_github_escape(message)}"
+    # visible: a CI log is a terminal too (CR and LF are already %-escaped above).
+    return visible(f"::{_GITHUB_LEVEL[d.severity]} {joined}::{_github_escape(message)}")
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
-    return json.dumps([d.as_json() for d in diagnostics], indent=2, ensure_ascii=False)
+    return json_visible(
+        json.dumps([d.as_json() for d in diagnostics], indent=2, ensure_ascii=False)
+    )
 
 
 def summary_line(diagnostics: Sequence[Diagnostic]) -> str:

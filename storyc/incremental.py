@@ -26,10 +26,12 @@ from storyc.clipplan import ClipPlan
 from storyc.comments import Comment, find_comments, line_ends
 from storyc.compiler import Compilation, analyze_source, read_file_facts
 from storyc.diagnostics import Diagnostic
+from storyc.errors import StorycError
 from storyc.lint import RuleSelection, apply_policy, is_syntax_code
 from storyc.model import Story
 from storyc.parse import ParsedStory, parse_block, parse_story_in_blocks, split_blocks
 from storyc.rules.provider import FileFacts
+from storyc.sandbox import ReferencePolicy, policy_for
 
 _MISSING = object()
 MAX_BLANKED_LINES = 3
@@ -130,6 +132,16 @@ class CachedFacts:
         return facts
 
 
+def editor_policy(file: str) -> ReferencePolicy:
+    """The sandbox for a document in an editor: its project folder plus the user's config
+    (no command line there). A broken config must not stop the editor, so it then falls
+    back to the project folder alone (`storyc check` says what is wrong with the config)."""
+    try:
+        return policy_for(file)
+    except StorycError:
+        return ReferencePolicy.for_story(file)
+
+
 class DocumentAnalyzer:
     """Analyses successive versions of one document, reusing what did not change.
 
@@ -141,10 +153,12 @@ class DocumentAnalyzer:
         file: str,
         selection: RuleSelection | None = None,
         read_facts: Callable[[Path], FileFacts] | None = None,
+        policy: ReferencePolicy | None = None,
     ):
         self.file = file
         self.selection = selection or RuleSelection()
         self.read_facts = read_facts or CachedFacts()
+        self.policy = policy if policy is not None else editor_policy(file)
         self._blocks: dict[tuple[int, str], BlockParse] = {}
         self._last_good: dict[str, str] = {}
         """First line of a block -> its text when it last parsed."""
@@ -250,6 +264,7 @@ class DocumentAnalyzer:
             read_facts=self.read_facts,
             want_plan=False,
             parsed=parsed,
+            policy=self.policy,
         )
         comments = find_comments(parsed.source, ends)
         complete = not any(is_syntax_code(d.code) and d.code != "E002" for d in parsed.diagnostics)

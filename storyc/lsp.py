@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
-from pygls.workspace import PositionCodec
+from pygls.workspace import PositionCodec, TextDocument
 
 from storyc import __version__
 from storyc.diagnostics import Diagnostic, Edit, Fix, Severity
@@ -47,6 +49,7 @@ from storyc.errors import StorycError
 from storyc.fmt import FormatError, format_checked
 from storyc.incremental import Analysis, DocumentAnalyzer
 from storyc.lint import RuleSelection, fix_source, selection_for
+from storyc.lsp_wire import RequestRefused, StoryProtocol, serve_stdio
 from storyc.model import Span, Story
 from storyc.quickfix import fixes_for, suppress_fix
 
@@ -151,7 +154,10 @@ class DocumentState:
 class StoryLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__(
-            "storyc", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+            "storyc",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=StoryProtocol,
         )
         self.documents: dict[str, DocumentState] = {}
         # One worker: analyses are CPU-bound and a document's analyzer is not thread-safe.
@@ -167,6 +173,15 @@ server = StoryLanguageServer()
 
 def _file_of(uri: str) -> str:
     return to_fs_path(uri) or uri
+
+
+def open_document(ls: StoryLanguageServer, uri: str) -> TextDocument:
+    """The open document at `uri`. A request about any other is refused: pygls would read
+    the file from disk, and a client may name anything (a FIFO, `/dev/zero`)."""
+    doc = ls.workspace.text_documents.get(unquote(uri))
+    if doc is None:
+        raise RequestRefused(f"document {uri} is not open")
+    return doc
 
 
 def _selection(ls: StoryLanguageServer, file: str) -> RuleSelection:
@@ -255,8 +270,8 @@ def schedule(ls: StoryLanguageServer, uri: str) -> asyncio.Future[None]:
 
 async def current_analysis(ls: StoryLanguageServer, uri: str) -> Analysis | None:
     """The analysis of the document as it is now (waits for a running one)."""
+    version = open_document(ls, uri).version
     state = _state(ls, uri)
-    version = ls.workspace.get_text_document(uri).version
     if state.analysis is None or state.analysis.version != version:
         await asyncio.shield(schedule(ls, uri))
     return state.analysis
@@ -283,7 +298,8 @@ async def did_change(ls: StoryLanguageServer, params: lsp.DidChangeTextDocumentP
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 async def did_save(ls: StoryLanguageServer, params: lsp.DidSaveTextDocumentParams) -> None:
     # Reference files may have changed on disk; the cached facts notice by mtime.
-    schedule(ls, params.text_document.uri)
+    if unquote(params.text_document.uri) in ls.workspace.text_documents:
+        schedule(ls, params.text_document.uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
@@ -317,6 +333,7 @@ async def _target_at(
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def hover(ls: StoryLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    open_document(ls, params.text_document.uri)
     state = ls.documents.get(params.text_document.uri)
     analysis = state.analysis if state else None
     if analysis is None:
@@ -418,7 +435,7 @@ def _completion_item(
 )
 def completion(ls: StoryLanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
     uri = params.text_document.uri
-    doc = ls.workspace.get_text_document(uri)
+    doc = open_document(ls, uri)
     state = ls.documents.get(uri)
     story = state.analysis.story if state and state.analysis else None
     source = doc.source.replace("\r\n", "\n")
@@ -520,7 +537,7 @@ def _whole_document(positions: Positions, new: str) -> lsp.TextEdit:
 def formatting(
     ls: StoryLanguageServer, params: lsp.DocumentFormattingParams
 ) -> list[lsp.TextEdit] | None:
-    doc = ls.workspace.get_text_document(params.text_document.uri)
+    doc = open_document(ls, params.text_document.uri)
     source = doc.source.replace("\r\n", "\n")
     try:
         formatted = format_checked(source)
@@ -567,7 +584,7 @@ async def document_symbol(
 def folding_range(
     ls: StoryLanguageServer, params: lsp.FoldingRangeParams
 ) -> list[lsp.FoldingRange]:
-    doc = ls.workspace.get_text_document(params.text_document.uri)
+    doc = open_document(ls, params.text_document.uri)
     return [
         lsp.FoldingRange(start_line=first - 1, end_line=last - 1, kind=lsp.FoldingRangeKind.Region)
         for first, last in folding_ranges(doc.source.replace("\r\n", "\n"))
@@ -575,8 +592,8 @@ def folding_range(
 
 
 def main() -> None:
-    """Serve on stdin/stdout until the client says exit."""
-    server.start_io()
+    """Serve on stdin/stdout until the client says exit (status 1 if the input is unusable)."""
+    sys.exit(serve_stdio(server))
 
 
 if __name__ == "__main__":

@@ -75,9 +75,9 @@ def story_parser() -> Lark:
 
 @cache
 def _grammar_digest() -> str:
-    import hashlib
+    from storyc.render.uploads import file_sha256
 
-    return hashlib.sha256(grammar_path().read_bytes()).hexdigest()[:16]
+    return file_sha256(grammar_path())[:16]
 
 
 @dataclass(frozen=True)
@@ -94,14 +94,16 @@ def parse_story(source: str, file: str = "<story>") -> ParsedStory:
     source = source.replace("\r\n", "\n").replace("\r", "\n")
     diagnostics = _tab_diagnostics(source, file)
     if "\x00" in source:
-        line = source[: source.index("\x00")].count("\n") + 1
+        at = source.index("\x00")
+        line = source.count("\n", 0, at) + 1
+        column = at - source.rfind("\n", 0, at)  # the caret points at the NUL itself
         diagnostics.append(
             _syntax(
                 file,
                 "E001",
                 "syntax-error",
                 "this is not a text file (it has NUL bytes)",
-                Span.point(line, 1),
+                Span.point(line, column),
                 help="a .story file is plain UTF-8 text",
             )
         )

@@ -157,9 +157,19 @@ def clip_has_sound(draft: ClipDraft, offering: Offering) -> bool:
     )
 
 
-def resolve_path(story: Story, relative: str) -> Path:
+def reference_path(story: Story, relative: str) -> Path:
+    """A referenced file as the story names it, made absolute (symlinks not followed)."""
     base = Path(story.path).parent if story.path not in ("<story>", "") else Path.cwd()
-    return (base / relative).resolve()
+    return (base / relative).absolute()
+
+
+def resolve_path(story: Story, relative: str) -> Path:
+    """A referenced file with every symlink followed: what would really be read."""
+    written = reference_path(story, relative)
+    try:
+        return written.resolve()
+    except (RuntimeError, OSError):  # a symlink loop: the sandbox reports it
+        return written
 
 
 def content_id(fields: Mapping[str, object]) -> str:

@@ -15,6 +15,7 @@ from storyc import __version__
 from storyc.diagnostics import Diagnostic, Severity
 from storyc.model import Span
 from storyc.rules.catalog import RULES
+from storyc.terminal import json_visible
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -98,4 +99,4 @@ def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False)
+    return json_visible(json.dumps(log, indent=2, ensure_ascii=False))

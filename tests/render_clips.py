@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from storyc.clipplan import Clip, ClipPlan, PlanHeader, PlannedDialogue, PlannedShot
-from storyc.render.base import JobStatus, Submitted
+from storyc.render.base import JobStatus, SendingHook, Submitted, nothing_to_record
 from storyc.render.errors import JobRejected, KeyRefused, ProviderUnavailable
 from storyc.render.preview import render_clip
 
@@ -127,6 +127,7 @@ class StubProvider:
 
     name = "stub"
     paid = True
+    reconciles = False
 
     def __init__(
         self,
@@ -160,9 +161,10 @@ class StubProvider:
             return []
         return self.submits_log.read_text().split()
 
-    async def submit(self, clip: Clip) -> Submitted:
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
         if self.refuse_key:
             raise KeyRefused(self.name, "invalid key")
+        sending()
         job_id = f"job_{uuid.uuid4().hex[:12]}"
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -170,6 +172,9 @@ class StubProvider:
             log.write(f"{clip.id}\n")
         (self.folder / f"{job_id}.json").write_text(json.dumps({"created": time.time()}))
         return Submitted(job_id=job_id, state={"status_url": f"stub://{job_id}"})
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        return None
 
     async def status(self, clip: Clip, job: Submitted) -> JobStatus:
         self.status_calls += 1

@@ -56,7 +56,9 @@ def test_every_kind_of_clip_arrives_through_faults(
         make_clip("fal", "seedance-2", 6, "seedance text", seed=3),
         make_clip("fal", "wan-2.6", 7, "wan text", seconds=5, size="1920x1080"),
     ]
-    fake.faults.script("submit", 503, 429)
+    # A 429 says the job was not taken: retried. (A 5xx may have been: see test_claims.py.)
+    fake.faults.script("submit", 429, 429)
+    fake.faults.retry_after = "0"
     fake.faults.retry_after = "0.2"
     fake.faults.script("status", 500, 0)
     fake.faults.script("result", 502)

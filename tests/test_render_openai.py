@@ -46,7 +46,9 @@ def test_every_clip_arrives_through_5xx_timeouts_dropped_and_cut_downloads(
         *clips(3, "faults"),
         make_clip("openai", "sora-2", 4, "faults: from an image", input_reference=image),
     ]
-    fake.faults.script("submit", 503, 500)
+    # A 429 says the job was not taken: retried. (A 5xx may have been: see test_claims.py.)
+    fake.faults.script("submit", 429, 429)
+    fake.faults.retry_after = "0"
     fake.faults.script("status", 500, 0, 502)  # 0: the server hangs up without answering
     fake.faults.script("download", 503, 0)
     fake.faults.slow = {"status": 1}
@@ -89,7 +91,8 @@ def test_a_submit_whose_answer_never_came_is_not_sent_again(
     report = render(make_plan(clips(1, "lost answer")), OpenAIRenderer(), tmp_path / "cache")
 
     (failure,) = report.failures
-    assert "may have been created" in failure.message
+    assert failure.uncertain and "may have reached openai" in failure.message
+    assert "--resubmit 01" in failure.message
     assert len(fake.requests("submit")) == 1  # a second try could have paid twice
 
 

@@ -49,7 +49,9 @@ def test_every_clip_arrives_through_faults_on_the_async_api(
         ),
         make_clip("prodia", "veo-3.1-fast", 4, "veo with sound", seed=9),
     ]
-    fake.faults.script("submit", 503, 429)
+    # A 429 says the job was not taken: retried. (A 5xx may have been: see test_claims.py.)
+    fake.faults.script("submit", 429, 429)
+    fake.faults.retry_after = "0"
     fake.faults.retry_after = "0.2"
     fake.faults.script("status", 500, 0)
     fake.faults.script("result", 502)

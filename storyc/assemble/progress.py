@@ -34,7 +34,8 @@ class RichAssemblyProgress:
 
     def __init__(self, console: Console | None = None) -> None:
         self._progress = Progress(
-            TextColumn("{task.description}"),
+            # markup=False: a stage may name a file, and file names are not markup.
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),

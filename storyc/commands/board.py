@@ -23,11 +23,13 @@ from rich.console import Console
 from storyc.board import BoardPage, CostRow, Live, Media, ShotFiles, board_page, render_board
 from storyc.clipplan import Clip, ClipPlan
 from storyc.commands.compile import ProviderOption, default_out_dir
-from storyc.commands.options import OutOption
+from storyc.commands.options import AllowPathOption, OutOption
 from storyc.compiler import Compilation, analyze_source, read_story
 from storyc.diagnostics import Diagnostic
 from storyc.errors import StorycError
+from storyc.sandbox import ReferencePolicy, policy_for
 from storyc.takes import all_takes, apply_picks, read_picks
+from storyc.terminal import labelled
 from storyc.thumbs import ThumbnailError, frame_at, reference_thumb
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ def make_board(
     console: Console | None = None,
     live: Live = None,
     source: str | None = None,
+    policy: ReferencePolicy | None = None,
 ) -> BoardResult:
     """Compile `file` and write `out_dir/board.html`; return what was done.
 
@@ -66,7 +69,10 @@ def make_board(
     """
     console = console if console is not None else Console(stderr=True)
     text = source if source is not None else read_story(file)
-    compilation = analyze_source(text, str(file), provider=provider)
+    # One policy for every compile of the story here, so the preview and the cost table
+    # accept the same references (default: the project folder only).
+    policy = policy if policy is not None else ReferencePolicy.for_story(file)
+    compilation = analyze_source(text, str(file), provider=provider, policy=policy)
     out_dir.mkdir(parents=True, exist_ok=True)
     assets = out_dir / ASSETS
     assets.mkdir(exist_ok=True)
@@ -83,20 +89,20 @@ def make_board(
         picks = read_picks(file)
         takes = all_takes(story, plan)
         plan = apply_picks(story, plan, picks)
-        files, rendered, notes = _clip_media(file, text, plan, out_dir, console)
+        files, rendered, notes = _clip_media(file, text, plan, out_dir, console, policy)
         take_files, take_rendered, take_notes = _take_media(plan, takes, out_dir, console)
         files.update(take_files)
         result.rendered = rendered + take_rendered
         notes += take_notes
         cameo_thumbs = _cameo_thumbs(plan, assets)
-        costs = _costs(file, text, plan)
+        costs = _costs(file, text, plan, policy)
     film = out_dir / f"{file.stem}.mp4"
     page = board_page(
         plan,
         story,
         _shown(compilation.diagnostics),
         stem=file.stem,
-        source=str(file),
+        source=file.name,  # no absolute path in a page that `watch --serve` serves
         files=files,
         cameo_thumbs=cameo_thumbs,
         costs=costs,
@@ -129,7 +135,7 @@ def _with_version(page: BoardPage, version: str) -> BoardPage:
 
 
 def _clip_media(
-    file: Path, text: str, plan: ClipPlan, out_dir: Path, console: Console
+    file: Path, text: str, plan: ClipPlan, out_dir: Path, console: Console, policy: ReferencePolicy
 ) -> tuple[dict[str, ShotFiles], list[str], list[str]]:
     """Thumbnails and playable media per clip: its own file, else the preview's."""
     notes: list[str] = []
@@ -149,7 +155,7 @@ def _clip_media(
     stand_in: dict[int, tuple[Path, int, int]] = {}
     missing = [c for c in plan.clips if c.id not in clip_files]
     if missing and plan.story.provider != "preview":
-        preview = analyze_source(text, str(file), provider="preview").plan
+        preview = analyze_source(text, str(file), provider="preview", policy=policy).plan
         if preview is None:
             notes.append("the preview cannot draw this story, so unrendered shots have no picture")
         else:
@@ -247,7 +253,7 @@ def _cameo_thumbs(plan: ClipPlan, assets: Path) -> dict[str, str]:
     return thumbs
 
 
-def _costs(file: Path, text: str, plan: ClipPlan) -> list[CostRow]:
+def _costs(file: Path, text: str, plan: ClipPlan, policy: ReferencePolicy) -> list[CostRow]:
     """The story's cost on every provider that serves its model (compiled for each)."""
     from storyc.capabilities import load_table
 
@@ -257,7 +263,9 @@ def _costs(file: Path, text: str, plan: ClipPlan) -> list[CostRow]:
             continue
         current = offering.provider == plan.story.provider
         other = (
-            plan if current else analyze_source(text, str(file), provider=offering.provider).plan
+            plan
+            if current
+            else analyze_source(text, str(file), provider=offering.provider, policy=policy).plan
         )
         if other is None:
             rows.append(
@@ -328,6 +336,7 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="The .story file.")],
         out: OutOption = None,
         provider: ProviderOption = None,
+        allow_path: AllowPathOption = None,
     ) -> None:
         """Write DIR/board.html: a storyboard with a picture, the timing and the prompt of
         every shot, and the cost on every provider.
@@ -338,7 +347,8 @@ def register(app: typer.Typer) -> None:
         """
         console = Console(stderr=True, soft_wrap=True)
         out_dir = out or default_out_dir(file)
-        result = make_board(file, out_dir, provider=provider, console=console)
+        policy = policy_for(file, allow_path or ())
+        result = make_board(file, out_dir, provider=provider, console=console, policy=policy)
         print_board_diagnostics(result.compilation, console)
         if result.compilation.plan is None:
             errors = sum(d.is_error for d in result.compilation.diagnostics)
@@ -349,12 +359,15 @@ def register(app: typer.Typer) -> None:
             )
         if result.page is not None:
             for note in result.page.notes:
-                console.print(f"[yellow]note[/]: {note}", highlight=False)
+                console.print(labelled("note:", "yellow", note))
         shots = sum(len(s.cards) for s in result.page.scenes) if result.page else 0
         console.print(
-            f"[green]board[/]: {result.path} ({shots} shots, "
-            f"{len(result.rendered)} clip(s) rendered with the preview)",
-            highlight=False,
+            labelled(
+                "board:",
+                "green",
+                f"{result.path} ({shots} shots, "
+                f"{len(result.rendered)} clip(s) rendered with the preview)",
+            )
         )
 
 

@@ -8,6 +8,7 @@ assemble again either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -16,13 +17,17 @@ from rich.console import Console
 
 from storyc.commands.compile import compile_or_exit, default_out_dir
 from storyc.commands.options import (
+    AllowPathOption,
     JobsOption,
     MaxCostOption,
     OutOption,
     RenderProviderOption,
+    ResubmitOption,
+    ResubmitUncertainOption,
     YesOption,
 )
 from storyc.errors import StorycError, UsageError
+from storyc.terminal import labelled, plain
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +43,9 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--force", help="Render every clip again and re-assemble the film."),
         ] = False,
+        resubmit: ResubmitOption = None,
+        resubmit_uncertain: ResubmitUncertainOption = False,
+        allow_path: AllowPathOption = None,
     ) -> None:
         """Compile, render and assemble FILE into DIR/NAME.mp4, NAME.srt and NAME.otio.
 
@@ -51,8 +59,6 @@ def register(app: typer.Typer) -> None:
         """
         if jobs < 1:
             raise UsageError(f"--jobs must be at least 1, not {jobs}")
-        if max_cost is not None and max_cost < 0:
-            raise UsageError("--max-cost must not be negative")
         build_story_film(
             file,
             out or default_out_dir(file),
@@ -62,6 +68,9 @@ def register(app: typer.Typer) -> None:
             max_cost=max_cost,
             force=force,
             console=Console(stderr=True),
+            resubmit=resubmit or (),
+            resubmit_uncertain=resubmit_uncertain,
+            allow_paths=allow_path or (),
         )
 
 
@@ -75,13 +84,16 @@ def build_story_film(
     max_cost: float | None,
     force: bool,
     console: Console,
+    resubmit: Sequence[str] = (),
+    resubmit_uncertain: bool = False,
+    allow_paths: Sequence[Path] = (),
 ) -> Path:
     """The whole `build` command; returns the film's path."""
     from storyc.assemble import RichAssemblyProgress, assemble_film, write_otio, write_srt
     from storyc.assemble.stamp import clear_stamp, is_up_to_date, write_stamp
     from storyc.render.scheduler import render_to_dir
 
-    compilation = compile_or_exit(file, provider)
+    compilation = compile_or_exit(file, provider, allow_paths=allow_paths)
     plan = compilation.plan
     assert plan is not None
     report = render_to_dir(
@@ -93,13 +105,16 @@ def build_story_film(
         yes=yes,
         max_cost=max_cost,
         console=console,
+        resubmit=resubmit,
+        resubmit_uncertain=resubmit_uncertain,
+        references=compilation.policy,
     )
     if not report.ok:
         count = len(report.failures)
         raise StorycError(
             f"{count} clip{'s' if count != 1 else ''} failed, so the film was not assembled; "
             f"the rendered clips are in {out_dir / 'clips'}",
-            hint="run the same command again to retry only what is missing",
+            hint=report.next_step,
         )
     by_id = {rendered.clip.id: rendered.path for rendered in report.rendered}
     missing = [clip for clip in plan.clips if clip.id not in by_id]
@@ -111,7 +126,9 @@ def build_story_film(
     film = out_dir / f"{stem}.mp4"
     outputs = [film, out_dir / f"{stem}.srt", out_dir / f"{stem}.otio"]
     if not force and is_up_to_date(out_dir, plan, clips, outputs):
-        console.print(f"[green]up to date[/]: {film} (nothing changed since the last build)")
+        console.print(
+            labelled("up to date:", "green", f"{film} (nothing changed since the last build)")
+        )
         return film
 
     clear_stamp(out_dir)
@@ -123,13 +140,16 @@ def build_story_film(
 
     seconds = assembled.duration_ms / 1000
     timeline = assembled.timeline
-    console.print(assembled.describe(), highlight=False)
+    console.print(plain(assembled.describe()))
     for note in assembled.notes:
-        console.print(f"[yellow]note[/]: {note}", highlight=False)
+        console.print(labelled("note:", "yellow", note))
     console.print(
-        f"[green]film[/]: {film} ({seconds:.2f} s, {timeline.width}x{timeline.height}, "
-        f"{float(timeline.fps):g} fps); subtitles: {outputs[1].name} ({len(cues)} line{'s' if len(cues) != 1 else ''}); "
-        f"edit: {outputs[2].name}",
-        highlight=False,
+        labelled(
+            "film:",
+            "green",
+            f"{film} ({seconds:.2f} s, {timeline.width}x{timeline.height}, "
+            f"{float(timeline.fps):g} fps); subtitles: {outputs[1].name} ({len(cues)} line{'s' if len(cues) != 1 else ''}); "
+            f"edit: {outputs[2].name}",
+        )
     )
     return film

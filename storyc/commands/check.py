@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from storyc.commands.options import AllowPathOption
 from storyc.compiler import Compilation, compile_file
 from storyc.diagnostics import (
     Diagnostic,
@@ -19,6 +20,8 @@ from storyc.diagnostics import (
     summary_line,
 )
 from storyc.errors import UsageError
+from storyc.sandbox import ReferencePolicy, allowed_paths
+from storyc.terminal import plain
 
 
 class OutputFormat(StrEnum):
@@ -41,14 +44,13 @@ def print_diagnostics(
     for compilation in compilations:
         for diagnostic in compilation.diagnostics:
             if output is OutputFormat.concise:
-                console.out(render_concise(diagnostic), highlight=False)
+                console.print(plain(render_concise(diagnostic)))
                 continue
             text = render_full(diagnostic, compilation.source)
             head, _, rest = text.partition("\n")
-            console.print(
-                f"[{_STYLE[diagnostic.severity.value]}]{head}[/]", highlight=False, markup=True
-            )
-            console.out(rest + "\n", highlight=False)
+            # Text, not markup: the message and the snippet are the story's own words.
+            console.print(plain(head, _STYLE[diagnostic.severity.value]))
+            console.print(plain(rest + "\n"))
     return everything
 
 
@@ -83,13 +85,18 @@ def register(app: typer.Typer) -> None:
                 "--format", help="full: snippets with carets; concise: one line each; json: a list."
             ),
         ] = OutputFormat.full,
+        allow_path: AllowPathOption = None,
     ) -> None:
         """Check stories and report every problem with file:line:col, a code and a hint.
 
         Exit status: 0 clean or warnings only, 1 errors, 2 usage problems.
         """
         console = Console(soft_wrap=True)
-        compilations = [compile_file(path, provider=provider) for path in stories_in(files)]
+        allowed = allowed_paths(allow_path or ())
+        compilations = [
+            compile_file(path, provider=provider, policy=ReferencePolicy.for_story(path, allowed))
+            for path in stories_in(files)
+        ]
         everything = print_diagnostics(compilations, output, console)
         if output is not OutputFormat.json:
             notes = sum(d.severity.value == "info" for d in everything)

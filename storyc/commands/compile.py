@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -12,9 +13,11 @@ from rich.table import Table
 from storyc.build import format_ms
 from storyc.clipplan import ClipPlan
 from storyc.commands.check import OutputFormat, print_diagnostics
-from storyc.commands.options import OutOption
+from storyc.commands.options import AllowPathOption, OutOption
 from storyc.compiler import Compilation, compile_file
 from storyc.errors import StorycError
+from storyc.sandbox import policy_for
+from storyc.terminal import plain
 
 ProviderOption = Annotated[
     str | None,
@@ -36,11 +39,20 @@ def default_out_dir(story: Path) -> Path:
     return Path("build") / story.stem
 
 
-def compile_or_exit(path: Path, provider: str | None, templates: Path | None = None) -> Compilation:
-    """Compile, show diagnostics, and stop with exit code 1 if there are errors."""
+def compile_or_exit(
+    path: Path,
+    provider: str | None,
+    templates: Path | None = None,
+    allow_paths: Sequence[Path] | None = None,
+) -> Compilation:
+    """Compile, show diagnostics, and stop with exit code 1 if there are errors.
+
+    References must live in the story's project folder, in an `allow_paths` folder
+    (`--allow-path`) or in one the user's config allows; `compilation.policy` says which."""
     if templates is not None and not templates.is_dir():
         raise StorycError(f"template folder {templates} does not exist", exit_code=2)
-    compilation = compile_file(path, provider=provider, template_dir=templates)
+    policy = policy_for(path, allow_paths or ())
+    compilation = compile_file(path, provider=provider, template_dir=templates, policy=policy)
     shown = [d for d in compilation.diagnostics if d.severity.value != "info"]
     if shown:
         visible = Compilation(compilation.source_path, compilation.source, compilation.story, shown)
@@ -81,8 +93,12 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def plan_table(plan: ClipPlan) -> Table:
+    # Title and cells are `Text`: titles, scene names and labels are the writer's words.
     table = Table(
-        title=f"{plan.story.title}: {plan.story.model} on {plan.story.provider}, {plan.story.size}"
+        title=plain(
+            f"{plan.story.title}: {plan.story.model} on {plan.story.provider}, {plan.story.size}",
+            "table.title",
+        )
     )
     for column, justify in (
         ("clip", "right"),
@@ -106,13 +122,13 @@ def plan_table(plan: ClipPlan) -> Table:
         )
         table.add_row(
             str(clip.index),
-            clip.scene,
-            shots,
+            plain(clip.scene),
+            plain(shots),
             _timecode(clip.film_start),
             format_ms(clip.duration),
             f"{clip.render_ms // 1000} s",
             format_ms(clip.slack) if clip.slack else "-",
-            then,
+            plain(then),
             f"${clip.cost_usd:.2f}",
         )
     slack = sum(c.slack for c in plan.clips)
@@ -141,14 +157,16 @@ def cost_table(path: Path, compilation: Compilation) -> Table | None:
     for offering in load_table().offerings:
         if offering.model != story.header.model:
             continue
-        other = compile_file(path, provider=offering.provider)
+        other = compile_file(path, provider=offering.provider, policy=compilation.policy)
         if other.plan is None:
             errors = sum(d.is_error for d in other.diagnostics)
-            table.add_row(offering.provider, offering.model, "-", "-", f"{errors} error(s)")
+            table.add_row(
+                plain(offering.provider), plain(offering.model), "-", "-", f"{errors} error(s)"
+            )
             continue
         table.add_row(
-            offering.provider,
-            offering.model,
+            plain(offering.provider),
+            plain(offering.model),
             str(len(other.plan.clips)),
             f"{other.plan.render_seconds} s",
             f"${other.plan.cost_usd:.2f}",
@@ -163,15 +181,16 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         provider: ProviderOption = None,
         templates: TemplatesOption = None,
+        allow_path: AllowPathOption = None,
     ) -> None:
         """Write DIR/plan.json and one NN.prompt.txt per clip: exactly what would be sent."""
-        compilation = compile_or_exit(file, provider, templates)
+        compilation = compile_or_exit(file, provider, templates, allow_path)
         assert compilation.plan is not None
         out_dir = out or default_out_dir(file)
         written = write_plan(compilation.plan, out_dir)
         console = Console()
         console.print(plan_table(compilation.plan))
-        console.print(f"wrote {len(written)} files to {out_dir}/", highlight=False)
+        console.print(plain(f"wrote {len(written)} files to {out_dir}/"))
 
     @app.command("plan")
     def plan_command(
@@ -186,9 +205,10 @@ def register(app: typer.Typer) -> None:
                 "(always shown for the free preview).",
             ),
         ] = False,
+        allow_path: AllowPathOption = None,
     ) -> None:
         """Print the clip table: durations, render lengths, slack and estimated cost."""
-        compilation = compile_or_exit(file, provider, templates)
+        compilation = compile_or_exit(file, provider, templates, allow_path)
         assert compilation.plan is not None
         console = Console()
         console.print(plan_table(compilation.plan))

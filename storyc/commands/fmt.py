@@ -16,6 +16,7 @@ from storyc.commands.check import stories_in
 from storyc.compiler import read_story
 from storyc.errors import StorycError
 from storyc.fmt import FormatError, format_checked
+from storyc.terminal import diff_text, labelled, plain
 
 
 def unified_diff(path: Path, before: str, after: str, label: str = "formatted") -> str:
@@ -80,15 +81,15 @@ def register(app: typer.Typer) -> None:
                 formatted = format_checked(source)
             except FormatError as exc:
                 failed += 1
-                err.print(f"[bold red]error:[/] {path}: {exc.message}")
+                err.print(labelled("error:", "bold red", f"{path}: {exc.message}"))
                 continue
             if formatted == source:
                 continue
             changed.append(path)
             if diff:
-                out.out(unified_diff(path, source, formatted), end="")
+                out.out(diff_text(unified_diff(path, source, formatted), out.is_terminal), end="")
             elif check:
-                out.print(f"would reformat {path}")
+                out.print(plain(f"would reformat {path}"))
             else:
                 write_story(path, formatted, original)
         verb = "would be reformatted" if check or diff else "reformatted"

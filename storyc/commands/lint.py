@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +14,8 @@ from rich.console import Console
 
 from storyc.commands.check import OutputFormat, print_diagnostics, stories_in
 from storyc.commands.fmt import unified_diff, write_story
-from storyc.compiler import Compilation, read_story
+from storyc.commands.options import AllowPathOption
+from storyc.compiler import Compilation, analyze_source, read_story
 from storyc.diagnostics import (
     Diagnostic,
     Severity,
@@ -23,7 +25,9 @@ from storyc.diagnostics import (
     summary_line,
 )
 from storyc.lint import fix_source, lint_source, selection_for, split_selectors
+from storyc.sandbox import ReferencePolicy, allowed_paths
 from storyc.sarif import render_sarif
+from storyc.terminal import diff_text, plain
 
 
 class LintFormat(StrEnum):
@@ -99,6 +103,7 @@ def register(app: typer.Typer) -> None:
         exit_zero: Annotated[
             bool, typer.Option("--exit-zero", help="Exit 0 even if problems remain.")
         ] = False,
+        allow_path: AllowPathOption = None,
     ) -> None:
         """Lint stories: every diagnostic storyc knows, with suppressions and fixes.
 
@@ -116,31 +121,42 @@ def register(app: typer.Typer) -> None:
         results: list[Compilation] = []
         fixed = 0
         diffs = 0
+        allowed = allowed_paths(allow_path or ())
         for path in stories_in(files):
             selection = selection_for(path, chosen, left_out)
+            policy = ReferencePolicy.for_story(path, allowed)
+            analyze = functools.partial(analyze_source, policy=policy)
             original = read_story(path)
             source = original.replace("\r\n", "\n").replace("\r", "\n")
             if fix or diff:
                 outcome = fix_source(
-                    source, str(path), selection, unsafe=unsafe_fixes, provider=provider
+                    source,
+                    str(path),
+                    selection,
+                    unsafe=unsafe_fixes,
+                    provider=provider,
+                    analyze=analyze,
                 )
                 if outcome.source != source:
                     if diff:
                         diffs += 1
-                        console.out(unified_diff(path, source, outcome.source, "fixed"), end="")
+                        patch = unified_diff(path, source, outcome.source, "fixed")
+                        console.out(diff_text(patch, console.is_terminal), end="")
                     else:
                         write_story(path, outcome.source, original)
                         fixed += len(outcome.applied)
                 for dropped in outcome.dropped:
                     err.print(
-                        f"{path}:{dropped.span.line}: the fix for {dropped.code} "
-                        "would break the parse; left as is"
+                        plain(
+                            f"{path}:{dropped.span.line}: the fix for {dropped.code} "
+                            "would break the parse; left as is"
+                        )
                     )
                 if not diff:
                     source = outcome.source
             if diff:
                 continue
-            result = lint_source(source, str(path), selection, provider=provider)
+            result = lint_source(source, str(path), selection, provider=provider, analyze=analyze)
             results.append(dataclasses.replace(result.compilation, diagnostics=result.diagnostics))
         if diff:
             err.print(f"{diffs} file{'s' if diffs != 1 else ''} would be changed.")

@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 
 from storyc.commands.compile import compile_or_exit
+from storyc.commands.options import AllowPathOption
 from storyc.errors import StorycError
+from storyc.terminal import plain
 
 
 def register(app: typer.Typer) -> None:
@@ -18,11 +20,12 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="The .story file.")],
         shot: Annotated[str, typer.Argument(help="The shot: its label or its number (1, 2, ...).")],
         take: Annotated[int, typer.Argument(help="The take to use (1 is the first).")],
+        allow_path: AllowPathOption = None,
     ) -> None:
         """Use take TAKE of SHOT in the film: written to FILE.lock (JSON, commit it)."""
         from storyc.takes import shot_key, take_count, write_pick
 
-        compilation = compile_or_exit(file, None)
+        compilation = compile_or_exit(file, None, allow_paths=allow_path)
         story, plan = compilation.story, compilation.plan
         assert story is not None and plan is not None
         number = shot_key(story, shot)
@@ -34,6 +37,4 @@ def register(app: typer.Typer) -> None:
                 hint="ask for more with `takes N` on the shot or `takes: N` in the header",
             )
         path = write_pick(file, number, take)
-        Console(stderr=True).print(
-            f"shot {shot}: take {take} (recorded in {path})", highlight=False
-        )
+        Console(stderr=True).print(plain(f"shot {shot}: take {take} (recorded in {path})"))

@@ -10,10 +10,13 @@ from rich.console import Console
 
 from storyc.commands.compile import compile_or_exit, default_out_dir
 from storyc.commands.options import (
+    AllowPathOption,
     JobsOption,
     MaxCostOption,
     OutOption,
     RenderProviderOption,
+    ResubmitOption,
+    ResubmitUncertainOption,
     YesOption,
 )
 from storyc.errors import StorycError, UsageError
@@ -31,6 +34,9 @@ def register(app: typer.Typer) -> None:
         force: Annotated[
             bool, typer.Option("--force", help="Render again even clips already in the cache.")
         ] = False,
+        resubmit: ResubmitOption = None,
+        resubmit_uncertain: ResubmitUncertainOption = False,
+        allow_path: AllowPathOption = None,
     ) -> None:
         """Render every clip to DIR/clips/NN-ID.mp4 (and write DIR/plan.json).
 
@@ -42,9 +48,7 @@ def register(app: typer.Typer) -> None:
 
         if jobs < 1:
             raise UsageError(f"--jobs must be at least 1, not {jobs}")
-        if max_cost is not None and max_cost < 0:
-            raise UsageError("--max-cost must not be negative")
-        compilation = compile_or_exit(file, provider)
+        compilation = compile_or_exit(file, provider, allow_paths=allow_path)
         assert compilation.plan is not None
         console = Console(stderr=True)
         report = render_to_dir(
@@ -56,11 +60,14 @@ def register(app: typer.Typer) -> None:
             yes=yes,
             max_cost=max_cost,
             console=console,
+            resubmit=resubmit or (),
+            resubmit_uncertain=resubmit_uncertain,
+            references=compilation.policy,
         )
         if not report.ok:
             count = len(report.failures)
             raise StorycError(
                 f"{count} clip{'s' if count != 1 else ''} failed; the others are in "
                 f"{(out or default_out_dir(file)) / 'clips'}",
-                hint="run the same command again to retry only what is missing",
+                hint=report.next_step,
             )

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from storyc.errors import UsageError
 from storyc.rules.catalog import RULES, rule
+from storyc.terminal import plain
 
 
 def register(app: typer.Typer) -> None:
@@ -23,10 +24,9 @@ def register(app: typer.Typer) -> None:
         console = Console()
         if code is None or all_rules:
             for r in RULES:
-                console.print(
-                    f"{r.code}  {r.name:<26} {r.severity.value:<8} {r.summary.split('. ')[0]}",
-                    highlight=False,
-                )
+                # Text: summaries quote the language (`[tool.storyc]`), not markup.
+                first = r.summary.split(". ")[0]
+                console.print(plain(f"{r.code}  {r.name:<26} {r.severity.value:<8} {first}"))
             return
         found = rule(code)
         if found is None:

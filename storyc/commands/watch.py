@@ -10,20 +10,30 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import threading
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
+from urllib.parse import unquote, urlsplit
 
 import typer
 from rich.console import Console
 
 from storyc.board import Live
-from storyc.commands.board import BoardResult, make_board, print_board_diagnostics
+from storyc.commands.board import (
+    BOARD_FILE,
+    BoardResult,
+    make_board,
+    print_board_diagnostics,
+)
 from storyc.commands.compile import ProviderOption, default_out_dir
-from storyc.commands.options import OutOption
+from storyc.commands.options import AllowPathOption, OutOption
 from storyc.errors import StorycError
+from storyc.sandbox import ReferencePolicy, policy_for
+from storyc.terminal import labelled, plain
 
 DEBOUNCE_MS = 300
 
@@ -35,13 +45,16 @@ def watch_once(
     provider: str | None = None,
     live: Live = "refresh",
     console: Console | None = None,
+    policy: ReferencePolicy | None = None,
 ) -> BoardResult:
     """One round: check, print the diagnostics, render what changed, rebuild the board."""
     console = console if console is not None else Console(stderr=True, soft_wrap=True)
     try:
-        result = make_board(file, out_dir, provider=provider, console=console, live=live)
+        result = make_board(
+            file, out_dir, provider=provider, console=console, live=live, policy=policy
+        )
     except StorycError as exc:  # e.g. the file was removed or renamed mid-save
-        console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        console.print(labelled("error:", "bold red", exc.message))
         raise
     print_board_diagnostics(result.compilation, console)
     plan = result.compilation.plan
@@ -50,8 +63,9 @@ def watch_once(
     else:
         what = ", ".join(result.rendered) if result.rendered else "nothing (all clips were cached)"
         console.print(
-            f"[green]board[/]: {result.path} ({len(plan.clips)} clips); rendered: {what}",
-            highlight=False,
+            labelled(
+                "board:", "green", f"{result.path} ({len(plan.clips)} clips); rendered: {what}"
+            )
         )
     return result
 
@@ -90,13 +104,16 @@ def watch_loop(
     console: Console | None = None,
     debounce_ms: int = DEBOUNCE_MS,
     on_build: Callable[[BoardResult], None] | None = None,
+    policy: ReferencePolicy | None = None,
 ) -> None:
     """Build once, then again after every save, until `stop` is set."""
     console = console if console is not None else Console(stderr=True, soft_wrap=True)
 
     def round_() -> None:
         try:
-            result = watch_once(file, out_dir, provider=provider, live=live, console=console)
+            result = watch_once(
+                file, out_dir, provider=provider, live=live, console=console, policy=policy
+            )
         except StorycError:
             return  # said already; keep watching for the next save
         if on_build is not None:
@@ -109,19 +126,80 @@ def watch_loop(
         round_()
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+SERVED_SUFFIXES = frozenset({".html", ".version", ".jpg", ".mp4"})
+"""What a board is made of: the page, its version stamp, pictures, clips and the film.
+Nothing else in the output folder is served (plan.json and the prompts are not the page's
+business, and plan.json names the story by the path it was given)."""
+
+
+def host_allowed(host: str | None, port: int) -> bool:
+    """Whether a request's `Host` names this server. A page from another site that rebinds
+    its DNS name to 127.0.0.1 (DNS rebinding) still sends its own name, and is refused."""
+    names = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+    return host is not None and host.strip().lower() in names
+
+
+def served_file(root: Path, url_path: str) -> Path | None:
+    """The board file a (decoded) URL path names inside `root`, or None: no folders, no
+    `..`, nothing that resolves (through symlinks) outside `root`, only `SERVED_SUFFIXES`."""
+    parts = url_path.split("/")
+    if any(part in (".", "..") or "\\" in part or "\0" in part for part in parts):
+        return None
+    base = root.resolve()
+    try:
+        target = (base / url_path.lstrip("/")).resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, or a symlink loop
+        return None
+    if not target.is_relative_to(base) or not target.is_file():
+        return None
+    return target if target.suffix.lower() in SERVED_SUFFIXES else None
+
+
+class _BoardHandler(SimpleHTTPRequestHandler):
+    """The board folder, for a browser on this machine (see `host_allowed`, `served_file`)."""
+
     def log_message(self, format: str, *args: object) -> None:
         return None
 
     def end_headers(self) -> None:
         # The board changes under the browser's feet: never serve a stale copy.
         self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
         super().end_headers()
+
+    def send_head(self) -> BinaryIO | None:
+        if not host_allowed(self.headers.get("Host"), self.server.server_address[1]):
+            self.send_error(HTTPStatus.MISDIRECTED_REQUEST, "this server answers 127.0.0.1 only")
+            return None
+        path = unquote(urlsplit(self.path).path)
+        if path == "/":
+            self.send_response(HTTPStatus.FOUND)
+            self.send_header("Location", "/" + BOARD_FILE)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        target = served_file(Path(self.directory), path)
+        if target is None:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        return self._open(target)
+
+    def _open(self, target: Path) -> BinaryIO | None:
+        try:
+            handle = target.open("rb")
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", self.guess_type(str(target)))
+        self.send_header("Content-Length", str(os.fstat(handle.fileno()).st_size))
+        self.end_headers()
+        return handle
 
 
 def serve(folder: Path, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
     """Serve `folder` on 127.0.0.1 in a daemon thread; return the server and the board's URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+    handler = functools.partial(_BoardHandler, directory=str(folder))
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as exc:
@@ -145,23 +223,24 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         port: Annotated[int, typer.Option("--port", help="Port for --serve (0: any free).")] = 0,
+        allow_path: AllowPathOption = None,
     ) -> None:
         """Re-check, re-render with the preview (only the clips that changed) and rebuild the
         board on every save of FILE. Stop with Ctrl-C.
         """
         if not file.is_file():
             raise StorycError(f"{file}: no such file", exit_code=2)
+        policy = policy_for(file, allow_path or ())
         console = Console(stderr=True, soft_wrap=True)
         out_dir = out or default_out_dir(file)
         out_dir.mkdir(parents=True, exist_ok=True)
         server = None
         if serve_board:
             server, url = serve(out_dir, port)
-            console.print(f"serving the board at [bold]{url}[/]", highlight=False)
+            console.print(plain("serving the board at "), plain(url, "bold"), sep="")
         else:
             console.print(
-                f"open {(out_dir / 'board.html').resolve().as_uri()} (it refreshes itself)",
-                highlight=False,
+                plain(f"open {(out_dir / 'board.html').resolve().as_uri()} (it refreshes itself)")
             )
         stop = threading.Event()
         try:
@@ -172,6 +251,7 @@ def register(app: typer.Typer) -> None:
                 provider=provider,
                 live="serve" if serve_board else "refresh",
                 console=console,
+                policy=policy,
             )
         except KeyboardInterrupt:
             stop.set()

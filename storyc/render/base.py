@@ -6,6 +6,7 @@ provider means adding one module beside this one and naming it in `registry.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -34,6 +35,14 @@ class Submitted:
     """Anything else needed to follow the job after a restart (status/response URLs)."""
 
 
+SendingHook = Callable[[], None]
+"""Called by a renderer the moment before the request that creates a paid job leaves."""
+
+
+def nothing_to_record() -> None:
+    """The `SendingHook` for callers that keep no journal (tests, one-off calls)."""
+
+
 @runtime_checkable
 class Renderer(Protocol):
     """A video provider, seen from the scheduler.
@@ -45,8 +54,19 @@ class Renderer(Protocol):
 
     name: str
     paid: bool
+    reconciles: bool
+    """Whether `find` can look a job up at the provider (else it always answers None)."""
 
-    async def submit(self, clip: Clip) -> Submitted: ...
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
+        """Create the clip's job. Uploads and checks come first; `sending()` is called once,
+        right before the create request leaves, so the journal knows from when on the job
+        may exist. Raises `CreateUncertain` when that request's answer never came."""
+        ...
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        """The job an earlier create for `clip` made, sent at `sent_at` (epoch seconds), if
+        the provider can be asked and has one that is not in `known`; else None."""
+        ...
 
     async def status(self, clip: Clip, job: Submitted) -> JobStatus: ...
 

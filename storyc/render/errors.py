@@ -47,6 +47,47 @@ class MissingKey(RenderError):
         self.env_var = env_var
 
 
+class BadKey(RenderError):
+    """The key cannot be one: a line break, a blank or a non-ASCII character inside it
+    (usually a bad copy). Said up front, naming the variable and the flaw, never the value."""
+
+    def __init__(self, provider: str, env_var: str, problem: str):
+        super().__init__(
+            f"The {provider} API key in {env_var} has {problem} inside it, "
+            "so it cannot be a key; nothing was sent.",
+            hint=f"set {env_var} to the key alone, copied again from the provider's dashboard",
+        )
+        self.provider = provider
+        self.env_var = env_var
+        self.problem = problem
+
+
+def read_key(provider: str, env_var: str, given: str | None = None) -> str:
+    """The key passed in, else the one in `env_var`: stripped of the blanks a copy adds at
+    its ends, then refused (`MissingKey`, `BadKey`) unless it can be sent in an HTTP header.
+    Checked here because httpx would otherwise fail deep inside the first request."""
+    key = (given if given is not None else os.environ.get(env_var, "")).strip()
+    if not key:
+        raise MissingKey(provider, env_var)
+    problem = _key_problem(key)
+    if problem is not None:
+        raise BadKey(provider, env_var, problem)
+    return key
+
+
+def _key_problem(key: str) -> str | None:
+    """What makes `key` unusable, as a phrase that does not repeat any of it."""
+    if any(c in "\r\n" for c in key):
+        return "a line break"
+    if any(c.isspace() for c in key):
+        return "a space or another blank"
+    if not key.isascii():
+        return "a non-ASCII character"
+    if not key.isprintable():
+        return "a control character"
+    return None
+
+
 class KeyRefused(RenderError):
     """The provider answered 401/403: the key is wrong, revoked or lacks access."""
 
@@ -82,6 +123,23 @@ class ProviderUnavailable(RenderError):
         self.detail = detail
 
 
+class CreateUncertain(RenderError):
+    """A paid create request left and its answer never came (timeout, hang-up, 5xx, junk).
+
+    The provider may have taken the job, so the request is not sent again: the scheduler
+    records the clip as uncertain and looks for the job instead.
+    """
+
+    def __init__(self, provider: str, detail: str):
+        super().__init__(
+            f"{provider} did not answer the request that creates the job ({detail}); "
+            "it may have been created and paid for, so it was not sent again",
+            hint="run again to look for it; --resubmit pays again on purpose",
+        )
+        self.provider = provider
+        self.detail = detail
+
+
 class DownloadIncomplete(RenderError):
     """The video file arrived cut short or is not a valid MP4, even after retries."""
 
@@ -93,7 +151,7 @@ class DownloadIncomplete(RenderError):
         self.clip = clip
 
 
-RUN_WIDE: tuple[type[RenderError], ...] = (MissingKey, KeyRefused)
+RUN_WIDE: tuple[type[RenderError], ...] = (MissingKey, BadKey, KeyRefused)
 """Errors that make every other clip fail the same way: the scheduler stops the run."""
 
 KEY_ENV_VARS: tuple[str, ...] = (

@@ -27,6 +27,7 @@ https://v3.fal.media).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import mimetypes
 import os
 from dataclasses import dataclass
@@ -39,10 +40,16 @@ import httpx
 
 from storyc.capabilities import Offering, aspect_ratio, load_table, resolution_label
 from storyc.clipplan import Clip
-from storyc.render.base import JobStatus, Submitted
-from storyc.render.errors import JobRejected, MissingKey, ProviderUnavailable
+from storyc.render.base import JobStatus, SendingHook, Submitted, nothing_to_record
+from storyc.render.errors import (
+    CreateUncertain,
+    JobRejected,
+    ProviderUnavailable,
+    read_key,
+)
 from storyc.render.http import ProviderHTTP, RetryPolicy, poll_interval_from_env
-from storyc.render.uploads import file_sha256
+from storyc.render.uploads import read_reference
+from storyc.sandbox import ReferencePolicy
 
 KEY_ENV = "FAL_KEY"
 QUEUE_URL_ENV = "FAL_QUEUE_URL"
@@ -122,6 +129,8 @@ class _CdnToken:
 class FalRenderer:
     name = "fal"
     paid = True
+    reconciles = False
+    """fal's queue has no way to list requests or to send an idempotency key."""
 
     def __init__(
         self,
@@ -130,13 +139,12 @@ class FalRenderer:
         queue_url: str | None = None,
         rest_url: str | None = None,
         cdn_url: str | None = None,
+        references: ReferencePolicy | None = None,
         poll_interval_s: float | None = None,
         policy: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ):
-        key = (api_key if api_key is not None else os.environ.get(KEY_ENV, "")).strip()
-        if not key:
-            raise MissingKey(self.name, KEY_ENV)
+        key = read_key(self.name, KEY_ENV, api_key)
         self.queue_url = (queue_url or os.environ.get(QUEUE_URL_ENV) or DEFAULT_QUEUE_URL).rstrip(
             "/"
         )
@@ -159,11 +167,12 @@ class FalRenderer:
         self._uploaded: dict[str, str] = {}
         self._upload_locks: dict[str, asyncio.Lock] = {}
         self._video_urls: dict[str, str] = {}
+        self._references = references
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def submit(self, clip: Clip) -> Submitted:
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
         offering = load_table().offering(self.name, clip.model)
         if offering is None:
             raise FalRequestError(self.name, f"fal does not serve `{clip.model}`", clip.stem)
@@ -179,12 +188,13 @@ class FalRenderer:
         )
         cameos = tuple([await self._upload(cameo.path, clip) for cameo in clip.cameos])
         app, body = fal_input(clip, offering, first_frame_url=first_frame, cameo_urls=cameos)
+        sending()
         queued = await self._http.json(
             "POST", f"{self.queue_url}/{app}", json=body, idempotent=False, clip=clip.stem
         )
         request_id = queued.get("request_id")
         if not isinstance(request_id, str) or not request_id:
-            raise ProviderUnavailable(self.name, "the queue answer carried no request_id")
+            raise CreateUncertain(self.name, "the queue answer carried no request_id")
         # fal's client rebuilds these from owner/alias when it has only the id.
         fallback = f"{self.queue_url}/{'/'.join(app.split('/')[:2])}/requests/{request_id}"
         state = {
@@ -194,6 +204,9 @@ class FalRenderer:
             "cancel_url": _string(queued.get("cancel_url")) or f"{fallback}/cancel",
         }
         return Submitted(job_id=request_id, state=state)
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        return None
 
     async def status(self, clip: Clip, job: Submitted) -> JobStatus:
         urls = job.state or {}
@@ -226,15 +239,12 @@ class FalRenderer:
 
     async def _upload(self, path: str, clip: Clip) -> str:
         """A fal CDN URL for a local file, uploading it once per run."""
-        try:
-            sha256 = file_sha256(Path(path))
-        except OSError as exc:
-            raise JobRejected(self.name, f"cannot read {path}: {exc.strerror}", clip.stem) from None
+        data = read_reference(path, policy=self._references, provider=self.name, clip=clip.stem)
+        sha256 = hashlib.sha256(data).hexdigest()
         lock = self._upload_locks.setdefault(sha256, asyncio.Lock())
         async with lock:
             if sha256 in self._uploaded:
                 return self._uploaded[sha256]
-            data = Path(path).read_bytes()
             content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
             token = await self._cdn_token()
             answer = await self._http.json(

@@ -6,6 +6,8 @@ into what the scheduler understands:
 - 429 is retried after the provider's own `Retry-After` (or `retry-after-ms`);
 - 5xx, 408, timeouts and dropped connections are retried with exponential backoff and jitter
   (tenacity); the base wait comes from `STORYC_RETRY_BASE_S` so tests can make it tiny;
+  a request that creates a paid job is retried only where it provably did not arrive
+  (see `request`);
 - 401/403 become `KeyRefused`, any other 4xx `JobRejected` with the provider's own message
   (OpenAI `error.message`, fal `detail`, Prodia's job `error`);
 - when retries run out the result is `ProviderUnavailable`.
@@ -43,6 +45,7 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from storyc.render.errors import (
+    CreateUncertain,
     DownloadIncomplete,
     JobRejected,
     KeyRefused,
@@ -321,9 +324,10 @@ class ProviderHTTP:
         """Send one request, retrying what is worth retrying; return the 2xx response.
 
         A request that creates a paid job is sent with `idempotent=False`: it is retried only
-        when the provider answered that it did not take it (429, 5xx) or no connection was
-        made, never after a timeout or a hang-up while waiting for the answer: the job may
-        exist, and sending it again could pay for the clip twice.
+        when it provably did not reach the provider (no connection could be made, or the
+        answer was 429 or 408). A timeout, a hang-up, a 5xx (a gateway may have forwarded it)
+        or an answer that is not JSON raise `CreateUncertain`: the job may exist, and sending
+        it again could pay for the clip twice.
         """
         try:
             async for attempt in self._retrying():
@@ -361,12 +365,16 @@ class ProviderHTTP:
             raise Retryable(f"could not connect ({type(exc).__name__})") from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             if not idempotent:
-                raise ProviderUnavailable(
-                    self.provider,
-                    f"the connection failed while submitting ({type(exc).__name__}); the job "
-                    "may have been created: check the provider's dashboard before running again",
+                raise CreateUncertain(
+                    self.provider, f"the connection failed while waiting ({type(exc).__name__})"
                 ) from None
             raise Retryable(f"the connection failed ({type(exc).__name__})") from None
+        if not idempotent and (response.status_code >= 500):
+            # A gateway in front of the provider may have forwarded the request before it
+            # failed: the job may exist. Only the provider's own "not taken" is retried.
+            await response.aread()
+            detail = self.clean(self._message_of(response))
+            raise CreateUncertain(self.provider, f"HTTP {response.status_code}: {detail}")
         self.check(response, clip=clip)
         return response
 
@@ -384,14 +392,18 @@ class ProviderHTTP:
             raise JobRejected(self.provider, f"unexpected redirect (HTTP {status})", clip)
         raise JobRejected(self.provider, self.clean(self._message_of(response)), clip)
 
-    async def json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    async def json(
+        self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any
+    ) -> dict[str, Any]:
         """`request` and decode a JSON object body (a garbled body counts as a 5xx)."""
-        response = await self.request(method, url, **kwargs)
+        response = await self.request(method, url, idempotent=idempotent, **kwargs)
         try:
             body = response.json()
         except ValueError:
             body = None
         if not isinstance(body, dict):
+            if not idempotent:
+                raise CreateUncertain(self.provider, "the answer was not the JSON expected")
             raise ProviderUnavailable(self.provider, f"{url} answered with something not JSON")
         return body
 

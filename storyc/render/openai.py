@@ -14,6 +14,9 @@ the base URL is a setting. Protocol (shared/research/video-apis.md §1):
 - `GET {base}/videos/{id}`: `status` queued | in_progress | completed | failed, `progress`,
   `error.message`; the next poll waits for the `openai-poll-after-ms` header.
 - `GET {base}/videos/{id}/content?variant=video`: the MP4, streamed and checked.
+- `GET {base}/videos?limit=100&order=desc&after=`: the account's recent videos, searched for
+  the job a create made when its answer was lost (the API takes no idempotency key: the
+  official SDK sets no idempotency header for OpenAI).
 
 Settings, all from the environment as OpenAI's SDK reads them:
 `OPENAI_API_KEY` (required), `OPENAI_BASE_URL` (default https://api.openai.com/v1), and
@@ -33,16 +36,26 @@ import httpx
 
 from storyc.clipplan import CameoReference, Clip
 from storyc.errors import UsageError
-from storyc.render.base import JobStatus, Submitted
-from storyc.render.errors import JobRejected, MissingKey, ProviderUnavailable
+from storyc.render.base import JobStatus, SendingHook, Submitted, nothing_to_record
+from storyc.render.errors import CreateUncertain, JobRejected, read_key
 from storyc.render.http import ProviderHTTP, RetryPolicy, poll_interval_from_env
-from storyc.render.uploads import UploadStore, default_cache_dir, file_sha256, key_fingerprint
+from storyc.render.uploads import (
+    UploadStore,
+    default_cache_dir,
+    file_sha256,
+    key_fingerprint,
+    read_reference,
+)
+from storyc.sandbox import ReferencePolicy
 
 KEY_ENV = "OPENAI_API_KEY"
 BASE_URL_ENV = "OPENAI_BASE_URL"
 AUTH_ENV = "STORYC_OPENAI_AUTH"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MAX_CHARACTERS = 2
+FIND_PAGES = 5
+"""Pages of 100 recent videos searched for a lost create before giving up."""
+CLOCK_SKEW_S = 60.0
 AUTH_STYLES = ("bearer", "api-key")
 
 
@@ -56,6 +69,7 @@ class ForceMultipart(dict[str, object]):
 class OpenAIRenderer:
     name = "openai"
     paid = True
+    reconciles = True
 
     def __init__(
         self,
@@ -64,13 +78,12 @@ class OpenAIRenderer:
         base_url: str | None = None,
         auth: str | None = None,
         cache_dir: Path | None = None,
+        references: ReferencePolicy | None = None,
         poll_interval_s: float | None = None,
         policy: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ):
-        key = (api_key if api_key is not None else os.environ.get(KEY_ENV, "")).strip()
-        if not key:
-            raise MissingKey(self.name, KEY_ENV)
+        key = read_key(self.name, KEY_ENV, api_key)
         self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
         style = (auth or os.environ.get(AUTH_ENV) or "bearer").strip().lower()
         if style not in AUTH_STYLES:
@@ -87,6 +100,7 @@ class OpenAIRenderer:
         self._account = key_fingerprint(f"{self.base_url}\n{key}")
         self._uploads = UploadStore(cache_dir or default_cache_dir())
         self._upload_locks: dict[str, asyncio.Lock] = {}
+        self._references = references
         self.poll_interval_s = (
             poll_interval_s if poll_interval_s is not None else poll_interval_from_env()
         )
@@ -94,7 +108,10 @@ class OpenAIRenderer:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def submit(self, clip: Clip) -> Submitted:
+    def _read(self, path: str, clip: Clip) -> bytes:
+        return read_reference(path, policy=self._references, provider=self.name, clip=clip.stem)
+
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
         if len(clip.cameos) > MAX_CHARACTERS:
             raise JobRejected(self.name, f"a clip takes at most {MAX_CHARACTERS} cameos", clip.stem)
         characters = [await self._character_id(cameo, clip) for cameo in clip.cameos]
@@ -108,19 +125,50 @@ class OpenAIRenderer:
         if characters:
             body: dict[str, object] = {**fields, "characters": [{"id": i} for i in characters]}
             if clip.input_reference:
-                body["input_reference"] = {"image_url": _data_url(clip.input_reference, clip)}
+                image = self._read(clip.input_reference, clip)
+                body["input_reference"] = {"image_url": _data_url(clip.input_reference, image)}
+            sending()
             video = await self._http.json("POST", url, json=body, idempotent=False, clip=clip.stem)
         else:
             files: dict[str, object] = ForceMultipart()
             if clip.input_reference:
-                files["input_reference"] = _file_part(clip.input_reference, clip)
+                image = self._read(clip.input_reference, clip)
+                files["input_reference"] = _file_part(clip.input_reference, image)
+            sending()
             video = await self._http.json(
                 "POST", url, data=fields, files=files, idempotent=False, clip=clip.stem
             )
         video_id = video.get("id")
         if not isinstance(video_id, str) or not video_id:
-            raise ProviderUnavailable(self.name, "the create answer carried no video id")
+            raise CreateUncertain(self.name, "the create answer carried no video id")
         return Submitted(job_id=video_id)
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        """Look through the account's recent videos (`GET /videos`, newest first) for the
+        one this clip's lost create made: same prompt, model, size and length, created
+        after the request left (less a minute for clock skew), not already journaled."""
+        after: str | None = None
+        for _ in range(FIND_PAGES):
+            query = {"limit": "100", "order": "desc"} | ({"after": after} if after else {})
+            page = await self._http.json(
+                "GET", f"{self.base_url}/videos", params=query, clip=clip.stem
+            )
+            videos = page.get("data")
+            if not isinstance(videos, list) or not videos:
+                return None
+            for video in videos:
+                if not isinstance(video, dict):
+                    continue
+                created = video.get("created_at")
+                if isinstance(created, int | float) and created < sent_at - CLOCK_SKEW_S:
+                    return None  # newest first: everything further is older still
+                if _same_request(video, clip) and str(video.get("id")) not in known:
+                    return Submitted(job_id=str(video["id"]))
+            last = videos[-1].get("id") if isinstance(videos[-1], dict) else None
+            if not page.get("has_more") or not isinstance(last, str):
+                return None
+            after = last
+        return None
 
     async def status(self, clip: Clip, job: Submitted) -> JobStatus:
         response = await self._http.request(
@@ -161,13 +209,13 @@ class OpenAIRenderer:
             known = self._uploads.get(self.name, self._account, sha256)
             if known and isinstance(known.get("id"), str):
                 return str(known["id"])
-            parts = {"video": _file_part(str(path), clip, "video/mp4")}
+            parts = {"video": _file_part(str(path), self._read(str(path), clip), "video/mp4")}
+            # Not the paid job: a retried upload at worst makes a second character.
             character = await self._http.json(
                 "POST",
                 f"{self.base_url}/videos/characters",
                 data={"name": cameo.name[:80]},
                 files=parts,
-                idempotent=False,
                 clip=clip.stem,
             )
             character_id = character.get("id")
@@ -183,6 +231,17 @@ class OpenAIRenderer:
             }
             self._uploads.put(self.name, self._account, sha256, record)
             return character_id
+
+
+def _same_request(video: dict[str, object], clip: Clip) -> bool:
+    """Whether a listed video is what this clip's create asked for (the prompt must match:
+    model, size and length alone would match another clip of the same story)."""
+    return (
+        video.get("prompt") == clip.prompt
+        and video.get("model") == clip.api_model
+        and video.get("size") == clip.size
+        and str(video.get("seconds")) == str(clip.seconds)
+    )
 
 
 def _poll_after_s(response: httpx.Response) -> float | None:
@@ -202,21 +261,14 @@ def _failure(video: dict[str, object]) -> str:
     return "the provider failed the job without saying why"
 
 
-def _read(path: str, clip: Clip) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise JobRejected("openai", f"cannot read {path}: {exc.strerror}", clip.stem) from None
-
-
 def _mime(path: str, default: str = "image/png") -> str:
     return mimetypes.guess_type(path)[0] or default
 
 
-def _file_part(path: str, clip: Clip, mime: str | None = None) -> tuple[str, bytes, str]:
-    return (Path(path).name, _read(path, clip), mime or _mime(path))
+def _file_part(path: str, data: bytes, mime: str | None = None) -> tuple[str, bytes, str]:
+    return (Path(path).name, data, mime or _mime(path))
 
 
-def _data_url(path: str, clip: Clip) -> str:
-    encoded = base64.b64encode(_read(path, clip)).decode("ascii")
+def _data_url(path: str, data: bytes) -> str:
+    encoded = base64.b64encode(data).decode("ascii")
     return f"data:{_mime(path)};base64,{encoded}"

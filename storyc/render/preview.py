@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 from storyc.capabilities import parse_size
 from storyc.clipplan import Clip, PlannedShot
 from storyc.probe import ffmpeg_exe
-from storyc.render.base import JobStatus, Submitted
+from storyc.render.base import JobStatus, SendingHook, Submitted, nothing_to_record
 from storyc.render.errors import JobRejected
 
 FPS = 24
@@ -268,8 +268,14 @@ class PreviewRenderer:
 
     name = "preview"
     paid = False
+    reconciles = False
 
-    async def submit(self, clip: Clip) -> Submitted:
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
+        sending()
+        return Submitted(job_id=f"preview-{clip.id}")
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        # Nothing is queued anywhere: a preview "job" is found by drawing it again.
         return Submitted(job_id=f"preview-{clip.id}")
 
     async def status(self, clip: Clip, job: Submitted) -> JobStatus:

@@ -41,8 +41,13 @@ import httpx
 from storyc.capabilities import Offering, aspect_ratio, load_table, resolution_label
 from storyc.clipplan import Clip
 from storyc.errors import UsageError
-from storyc.render.base import JobStatus, Submitted
-from storyc.render.errors import DownloadIncomplete, JobRejected, MissingKey, ProviderUnavailable
+from storyc.render.base import JobStatus, SendingHook, Submitted, nothing_to_record
+from storyc.render.errors import (
+    CreateUncertain,
+    DownloadIncomplete,
+    JobRejected,
+    read_key,
+)
 from storyc.render.http import (
     ProviderHTTP,
     RetryPolicy,
@@ -50,7 +55,8 @@ from storyc.render.http import (
     poll_interval_from_env,
     provider_message,
 )
-from storyc.render.uploads import default_cache_dir
+from storyc.render.uploads import default_cache_dir, read_reference
+from storyc.sandbox import ReferencePolicy
 
 KEY_ENV = "PRODIA_TOKEN"
 URL_ENV = "PRODIA_URL"
@@ -147,6 +153,8 @@ def prodia_message(response: httpx.Response) -> str:
 class ProdiaRenderer:
     name = "prodia"
     paid = True
+    reconciles = False
+    """Prodia's job API has no way to list jobs or to send an idempotency key."""
 
     def __init__(
         self,
@@ -155,13 +163,12 @@ class ProdiaRenderer:
         base_url: str | None = None,
         mode: str | None = None,
         cache_dir: Path | None = None,
+        references: ReferencePolicy | None = None,
         poll_interval_s: float | None = None,
         policy: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ):
-        key = (token if token is not None else os.environ.get(KEY_ENV, "")).strip()
-        if not key:
-            raise MissingKey(self.name, KEY_ENV)
+        key = read_key(self.name, KEY_ENV, token)
         self.base_url = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
         self.mode = (mode or os.environ.get(MODE_ENV) or "async").strip().lower()
         if self.mode not in MODES:
@@ -177,6 +184,7 @@ class ProdiaRenderer:
         )
         self._spool = (cache_dir or default_cache_dir()) / "prodia-spool"
         self._sync_only: set[str] = set()
+        self._references = references
         self.poll_interval_s = (
             poll_interval_s if poll_interval_s is not None else poll_interval_from_env()
         )
@@ -184,29 +192,31 @@ class ProdiaRenderer:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def submit(self, clip: Clip) -> Submitted:
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
         offering = load_table().offering(self.name, clip.model)
         if offering is None:
             raise JobRejected(self.name, f"Prodia has no job type for `{clip.model}`", clip.stem)
         image: tuple[str, bytes, str] | None = None
         if clip.input_reference:
             path = Path(clip.input_reference)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise JobRejected(
-                    self.name, f"cannot read {path}: {exc.strerror}", clip.stem
-                ) from None
+            data = read_reference(
+                path, policy=self._references, provider=self.name, clip=clip.stem
+            )
             image = (f"input{path.suffix.lower() or '.png'}", data, _mime(path))
         job = prodia_job(clip, offering, image_name=image[0] if image else None)
         if self.mode == "async" and job["type"] not in self._sync_only:
             try:
+                sending()
                 return await self._submit_async(clip, job, image)
             except JobRejected as rejected:
                 if "async" not in rejected.provider_message.lower():
                     raise
                 self._sync_only.add(job["type"])
+        sending()
         return await self._submit_sync(clip, job, image)
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        return None
 
     def _body(self, job: dict[str, Any], image: tuple[str, bytes, str] | None) -> dict[str, Any]:
         if image is None:
@@ -231,7 +241,7 @@ class ProdiaRenderer:
         )
         job_id = answer.get("id")
         if not isinstance(job_id, str) or not job_id:
-            raise ProviderUnavailable(self.name, "the async job answer carried no id")
+            raise CreateUncertain(self.name, "the async job answer carried no id")
         return Submitted(job_id=job_id, state={"mode": "async"})
 
     async def _submit_sync(
@@ -262,7 +272,7 @@ class ProdiaRenderer:
         elif content_type.startswith("video/"):
             video = response.content
         if not video:
-            raise ProviderUnavailable(self.name, "the job answer carried no video")
+            raise CreateUncertain(self.name, "the job answer carried no video")
         job_id = job_id or f"sync-{clip.id}"
         self._spool.mkdir(parents=True, exist_ok=True)
         spooled = self._spool / f"{clip.id}.mp4"

@@ -17,12 +17,15 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from storyc.clipplan import Clip, ClipPlan
-from storyc.render.scheduler import Phase, RenderReport, shot_location
+from storyc.render.scheduler import Phase, RenderReport, Upload, shot_location
+from storyc.terminal import labelled, plain, visible
 
 _PHASE_TEXT: dict[Phase, str] = {
     "queued": "queued",
     "cached": "cached",
+    "waiting": "waiting for another run",
     "submitting": "submitting",
+    "reconciling": "looking for a lost job",
     "resumed": "resumed",
     "in_progress": "rendering",
     "downloading": "downloading",
@@ -46,15 +49,16 @@ def show_cost(
     provider: str,
 ) -> None:
     """The clips a paid run will submit, what it will not pay for, and the estimate."""
-    table = Table(title=f"{provider}: clips to render", title_justify="left")
+    # Cells and titles are `Text`: ids, sizes and names must never be read as markup.
+    table = Table(title=plain(f"{provider}: clips to render", "table.title"), title_justify="left")
     for column in ("#", "clip", "model", "size", "length", "est. cost"):
         table.add_column(column, justify="right" if column in ("#", "est. cost") else "left")
     for clip in to_pay:
         table.add_row(
             f"{clip.index:02d}",
-            clip.id,
-            clip.model,
-            clip.size,
+            plain(clip.id),
+            plain(clip.model),
+            plain(clip.size),
             _seconds(clip),
             f"${clip.cost_usd:.2f}",
         )
@@ -80,9 +84,10 @@ class ClipProgress:
         self._tasks: dict[str, TaskID] = {}
         self._clips = list(clips)
         self._progress = Progress(
-            TextColumn("{task.fields[label]}"),
+            # markup=False: the label holds the clip's id, which is not ours to trust.
+            TextColumn("{task.fields[label]}", markup=False),
             BarColumn(),
-            TextColumn("{task.fields[state]:<11}"),
+            TextColumn("{task.fields[state]:<11}", markup=False),
             TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),
             console=con,
@@ -95,7 +100,7 @@ class ClipProgress:
             self._progress.start()
         for clip in self._clips:
             self._tasks[clip.id] = self._progress.add_task(
-                "", total=100, label=f"{clip.index:02d} {clip.id[:10]}", state="queued"
+                "", total=100, label=visible(f"{clip.index:02d} {clip.id[:10]}"), state="queued"
             )
         return self
 
@@ -121,9 +126,7 @@ class ClipProgress:
             fields["completed"] = min(max(percent, 0.0), 100.0) * 0.95
         self._progress.update(task, **fields)  # type: ignore[arg-type]
         if not self.live and phase in _FINAL:
-            self.con.print(
-                f"clip {clip.index:02d} {clip.id}: {_PHASE_TEXT[phase]}", highlight=False
-            )
+            self.con.print(plain(f"clip {clip.index:02d} {clip.id}: {_PHASE_TEXT[phase]}"))
 
     def _completed(self, task: TaskID) -> float:
         with contextlib.suppress(KeyError, IndexError):
@@ -135,7 +138,7 @@ def show_summary(con: Console, report: RenderReport, plan: ClipPlan) -> None:
     """One row per clip (status, file or error), then the totals and every failure in full."""
     rendered = {r.clip.id: r for r in report.rendered}
     failed = {f.clip.id: f for f in report.failures}
-    table = Table(title="render summary", title_justify="left")
+    table = Table(title="render summary", title_justify="left")  # cells: `Text` (see above)
     table.add_column("#", justify="right")
     table.add_column("clip", no_wrap=True)
     table.add_column("first shot", overflow="fold")
@@ -148,10 +151,18 @@ def show_summary(con: Console, report: RenderReport, plan: ClipPlan) -> None:
             status = "cached" if done.cached else ("resumed" if done.resumed else "rendered")
             where = done.path.name
         else:
-            status = "[red]failed[/]" if clip.id in failed else "skipped"
+            if clip.id in failed and failed[clip.id].uncertain:
+                status = plain("uncertain", "yellow")
+            else:
+                status = plain("failed", "red") if clip.id in failed else "skipped"
             where = failed[clip.id].message if clip.id in failed else ""
         table.add_row(
-            f"{clip.index:02d}", clip.id, shot_location(clip), _seconds(clip), status, where
+            f"{clip.index:02d}",
+            plain(clip.id),
+            plain(shot_location(clip)),
+            _seconds(clip),
+            status,
+            plain(where),  # the provider's own words
         )
     con.print(table)
     fresh = sum(1 for r in report.rendered if not r.cached)
@@ -163,14 +174,48 @@ def show_summary(con: Console, report: RenderReport, plan: ClipPlan) -> None:
         line += (
             f"; {report.submitted} job(s) paid for, {report.resumed} collected from earlier runs"
         )
+        if report.reconciled:
+            line += f", {report.reconciled} found again after a lost answer"
+        if report.uncertain:
+            line += f"; {len(report.uncertain)} uncertain (not sent again: see below)"
     con.print(line + ".", highlight=False)
     if report.rendered:
-        con.print(f"clips in {_relative(report.rendered[0].path.parent)}", highlight=False)
+        con.print(plain(f"clips in {_relative(report.rendered[0].path.parent)}"))
     for failure in report.failures:
-        con.print(f"[red]error:[/] {failure}", highlight=False)
+        con.print(labelled("error:", "red", failure))
 
 
 def _relative(path: Path) -> str:
     with contextlib.suppress(ValueError):
         return str(path.resolve().relative_to(Path.cwd()))
     return str(path)
+
+
+def show_uncertain(con: Console, clips: Sequence[Clip], provider: str) -> None:
+    """The clips whose create went unanswered before: looked for, not paid for again."""
+    con.print(
+        plain(
+            f"{len(clips)} clip(s) may already be paid for at {provider} (an earlier create "
+            "went unanswered): storyc looks for them and does not send them again. "
+            "`--resubmit NN` or `--resubmit-uncertain` pays for them again on purpose.",
+            "yellow",
+        )
+    )
+    for clip in clips:
+        con.print(plain(f"  {clip.index:02d} {clip.id}  {shot_location(clip)}"))
+
+
+def show_uploads(con: Console, uploads: Sequence[Upload], provider: str) -> None:
+    """Every local file the run will send to the provider, before anything is paid."""
+    if not uploads:
+        con.print(plain(f"No local file will be sent to {provider}."))
+        return
+    table = Table(title=plain(f"files sent to {provider}"), title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("clips", overflow="fold")
+    for upload in uploads:
+        size = f"{upload.size / 1_000_000:.1f} MB" if upload.size >= 0 else "missing"
+        clips = " ".join(f"{n:02d}" for n in upload.clips)
+        table.add_row(plain(_relative(upload.path)), size, clips)
+    con.print(table)

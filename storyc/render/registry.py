@@ -17,6 +17,7 @@ from pathlib import Path
 
 from storyc.errors import StorycError, UsageError
 from storyc.render.base import Renderer
+from storyc.sandbox import ReferencePolicy
 
 RENDERERS: dict[str, str] = {
     "preview": "storyc.render.preview:PreviewRenderer",
@@ -66,12 +67,20 @@ def renderer_class(name: str) -> type:
     return found
 
 
-def create_renderer(name: str, *, cache_dir: Path | None = None) -> Renderer:
-    """A ready renderer for provider `name`; raises `MissingKey` if its key is unset."""
+def create_renderer(
+    name: str, *, cache_dir: Path | None = None, references: ReferencePolicy | None = None
+) -> Renderer:
+    """A ready renderer for provider `name`; raises `MissingKey` if its key is unset.
+
+    `references` is the story's sandbox: a renderer that uploads files reads them through
+    it, the moment before they leave."""
     cls = renderer_class(name)
     kwargs: dict[str, object] = {}
-    if cache_dir is not None and "cache_dir" in inspect.signature(cls).parameters:
+    parameters = inspect.signature(cls).parameters
+    if cache_dir is not None and "cache_dir" in parameters:
         kwargs["cache_dir"] = cache_dir
+    if references is not None and "references" in parameters:
+        kwargs["references"] = references
     renderer = cls(**kwargs)
     if not isinstance(renderer, Renderer):
         raise StorycError(

@@ -13,7 +13,10 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from storyc.sandbox import ReferencePolicy
 
 STORE_NAME = "uploads.json"
 
@@ -28,11 +31,20 @@ def key_fingerprint(key: str) -> str:
     return hashlib.sha256(b"storyc-key-fingerprint:" + key.encode()).hexdigest()[:16]
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(source: Path | str | BinaryIO) -> str:
+    """The sha256 of a file, read in 1 MB blocks (a reference is never read whole into
+    memory). `source` is a path, or a file already open for binary reading (read from
+    where it stands to its end, and not closed)."""
+    if not isinstance(source, Path | str):
+        return _stream_sha256(source)
+    with Path(source).open("rb") as f:
+        return _stream_sha256(f)
+
+
+def _stream_sha256(f: BinaryIO) -> str:
     digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: f.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -67,3 +79,28 @@ class UploadStore:
             temporary = self.path.with_name(f".{STORE_NAME}.{os.getpid()}.tmp")
             temporary.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
             os.replace(temporary, self.path)
+
+
+def read_reference(
+    path: str | Path, *, policy: ReferencePolicy | None, provider: str, clip: str
+) -> bytes:
+    """The bytes of a file a clip sends to `provider`, read the moment before it leaves.
+
+    With a `policy` (every run `storyc render` starts), the file is checked against the
+    story's sandbox once more and opened through it, so a symlink swapped in after
+    `storyc check` is refused; the size caps bound what is read. A refusal fails the clip
+    (`JobRejected`) before anything is paid.
+    """
+    from storyc.render.errors import JobRejected
+    from storyc.sandbox import MAX_REFERENCE_BYTES, ReferenceRefused, open_regular
+
+    try:
+        if policy is not None:
+            with policy.open(path) as handle:
+                return handle.read()
+        with open_regular(Path(path).resolve(), MAX_REFERENCE_BYTES) as handle:
+            return handle.read()
+    except ReferenceRefused as refused:
+        raise JobRejected(provider, f"{refused.message}; nothing was sent", clip) from None
+    except OSError as exc:
+        raise JobRejected(provider, f"cannot read {path}: {exc.strerror}", clip) from None

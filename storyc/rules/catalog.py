@@ -132,6 +132,16 @@ RULES: tuple[Rule, ...] = (
         '        @mara: "Hello there."',
     ),
     Rule(
+        "E010",
+        "not-utf8",
+        E,
+        "Bytes that are not UTF-8 text, usually a file saved in another encoding "
+        "(Latin-1, Windows-1252). storyc reads stories as UTF-8 only and points at the first "
+        "bad byte instead of guessing. A UTF-8 byte order mark at the start is fine.",
+        "title: Caf\\xe9 Morning   (saved as Latin-1: the \\xe9 byte)",
+        "title: Café Morning   (saved as UTF-8)",
+    ),
+    Rule(
         "S101",
         "undeclared-name",
         E,
@@ -395,6 +405,33 @@ RULES: tuple[Rule, ...] = (
         '    shot 4s from "refs/fan.png":\n        action: @mara waves.   # veo-3.1 on fal',
         '    shot 4s from "refs/fan.png":\n        action: the fan turns.\n'
         "    shot 4s:\n        action: @mara waves.",
+    ),
+    Rule(
+        "P218",
+        "reference-outside-project",
+        E,
+        "A cameo reference or `from` image that resolves, after following symlinks, outside the "
+        "story's project folder (the nearest folder with a `storyc.toml`, else the story's own "
+        "folder). storyc does not read it, so a story cannot upload your private files.",
+        'cameo mara: "/home/me/.ssh/id_ed25519"\n'
+        'cameo kid: "../../footage/kid.mp4"\n'
+        'cameo fan: "refs/fan.mp4"   # a symlink to a file outside the project',
+        'cameo mara: "refs/mara.mp4"   # a file inside the project folder',
+        notes="Only you can widen the sandbox: `--allow-path DIR` on `check`, `compile`, `plan`, "
+        '`render`, `build`, `board`, `watch` and `lint`, or `allow-paths = ["DIR"]` under '
+        "`[tool.storyc]` in your own config file (`$STORYC_CONFIG`, else "
+        "`~/.config/storyc/config.toml`). A `storyc.toml` or `pyproject.toml` in the story's "
+        "repository cannot.",
+    ),
+    Rule(
+        "P219",
+        "unusable-reference",
+        E,
+        "A cameo reference or `from` image storyc will not read or cannot use: a folder, a FIFO "
+        "or a device instead of a file, a file over the size limit (50 MB for an image, 512 MB "
+        "for a video), or one whose content is not an image or a video, whatever its name says.",
+        'cameo mara: "refs/mara.png"   # a text file named .png',
+        'cameo mara: "refs/mara.png"   # a real PNG',
     ),
     Rule(
         "C301",

@@ -15,6 +15,7 @@ from storyc.diagnostics import Diagnostic, Edit, Fix, Severity
 from storyc.model import AUDIO_CUE_KEYS, Span, Story
 from storyc.plan import ClipDraft, cameos_in, resolve_path, story_size
 from storyc.rules.catalog import BY_CODE as R
+from storyc.sandbox import ALLOW_HINT, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, human_size
 
 CAMEO_VIDEO_MIN_MS = 2000
 CAMEO_VIDEO_MAX_MS = 4000
@@ -31,6 +32,12 @@ class FileFacts:
     width: int | None = None
     height: int | None = None
     duration_ms: int | None = None
+    outside: bool = False
+    """The file resolves outside the story's sandbox (see `storyc.sandbox`): nothing of it
+    was read, and `problem` says where it leads."""
+    problem: str | None = None
+    """Why the file cannot be used, as a phrase after its name ("is a folder, not a file",
+    "is 3.0 GB; ...", "is not an image or a video ..."); None when it can."""
 
 
 def _span_of(story: Story, key: str) -> Span:
@@ -159,6 +166,10 @@ def check_story_against(
             continue
         path = resolve_path(story, cameo.path)
         fact = facts.get(path)
+        refused = _refused("cameo reference", cameo.path, fact, cameo.path_span, file)
+        if refused is not None:
+            yield refused
+            continue
         if fact is None or not fact.exists:
             yield R["P210"].diagnostic(
                 f"cameo reference `{cameo.path}` does not exist",
@@ -197,6 +208,28 @@ def check_story_against(
             )
 
 
+def _refused(
+    what: str, reference: str, fact: FileFacts | None, span: Span, file: str
+) -> Diagnostic | None:
+    """P218 for a file outside the story's sandbox (never read), P219 for one storyc will not
+    read or cannot use (a folder, a FIFO, too large, not an image or a video by content)."""
+    if fact is None or fact.problem is None:
+        return None
+    if fact.outside:
+        return R["P218"].diagnostic(
+            f"{what} `{reference}` {fact.problem}", span, file, help=ALLOW_HINT
+        )
+    if not fact.exists:
+        return None
+    return R["P219"].diagnostic(
+        f"{what} `{reference}` {fact.problem}",
+        span,
+        file,
+        help=f"point it at a PNG, JPEG or WebP image (at most {human_size(MAX_IMAGE_BYTES)}) "
+        f"or a video (at most {human_size(MAX_VIDEO_BYTES)}) inside the project",
+    )
+
+
 def _seed(offering: Offering, seed: int, span: Span, where: str, file: str) -> Iterator[Diagnostic]:
     if not offering.takes_seed:
         # Not an error and not a warning: the story stays valid for the provider, the
@@ -227,11 +260,15 @@ def _first_frame(
     where: str,
     file: str,
 ) -> Iterator[Diagnostic]:
+    path = resolve_path(story, image)
+    fact = facts.get(path)
+    refused = _refused("first-frame image", image, fact, span, file)
+    if refused is not None:
+        yield refused
+        return
     if not offering.first_frame:
         yield R["P213"].diagnostic(f"{where} takes no first-frame image", span, file)
         return
-    path = resolve_path(story, image)
-    fact = facts.get(path)
     if fact is None or not fact.exists:
         yield R["P210"].diagnostic(
             f"first-frame image `{image}` does not exist",

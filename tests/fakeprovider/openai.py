@@ -53,6 +53,8 @@ def handle(fake: FakeProvider, request: Request) -> Response:
         kind = "submit"
     elif request.method == "POST" and path == "/v1/videos/characters":
         kind = "upload"
+    elif request.method == "GET" and path == "/v1/videos":
+        kind = "list"
     elif request.method == "GET" and (match := _VIDEO.match(path)):
         kind = "download" if match.group("content") else "status"
     else:
@@ -81,6 +83,8 @@ def handle(fake: FakeProvider, request: Request) -> Response:
         return _create(fake, request)
     if kind == "upload":
         return _character(fake, request)
+    if kind == "list":
+        return _list(fake, request)
     match = _VIDEO.match(path)
     assert match is not None
     job = fake.jobs.get(match.group("id"))
@@ -145,6 +149,36 @@ def video_object(job: Job) -> dict[str, Any]:
         ),
         "quality": "standard",  # the spec's own example carries an undocumented field
     }
+
+
+def _list(fake: FakeProvider, request: Request) -> Response:
+    """`GET /v1/videos`: the account's videos, a page at a time (`limit`, `after`, `order`)."""
+    try:
+        limit = int(request.query.get("limit", "20"))
+    except ValueError:
+        return error("Invalid 'limit': expected an integer.", 400, param="limit")
+    if not 0 <= limit <= 100:
+        return error("Invalid 'limit': must be between 0 and 100.", 400, param="limit")
+    order = request.query.get("order", "desc")
+    with fake.lock:
+        jobs = [job for job in fake.jobs.values() if job.provider == "openai"]
+    jobs.sort(key=lambda job: job.created, reverse=order == "desc")
+    after = request.query.get("after")
+    if after:
+        ids = [job.id for job in jobs]
+        if after not in ids:
+            return error(f"No video found with id '{after}'.", 404, param="after")
+        jobs = jobs[ids.index(after) + 1 :]
+    page = [video_object(job) for job in jobs[:limit]]
+    return Response.json(
+        {
+            "object": "list",
+            "data": page,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": len(jobs) > limit,
+        }
+    )
 
 
 def _create(fake: FakeProvider, request: Request) -> Response:

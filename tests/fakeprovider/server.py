@@ -99,6 +99,10 @@ class Faults:
     prodia_sync_only: list[str] = field(default_factory=list)
     """Prodia job types whose async submit answers 400 "doesn't support async"."""
 
+    after: dict[str, list[int]] = field(default_factory=dict)
+    """kind -> HTTP statuses to answer, one per request of that kind, AFTER handling it
+    normally: the job exists, then a gateway in front answers 502/504 (0: hangs up)."""
+
     slow: dict[str, int] = field(default_factory=dict)
     """kind -> how many requests of that kind to answer only after `slow_s`."""
     slow_s: float = 1.0
@@ -334,8 +338,22 @@ class FakeProvider:
             ("/prodia/", prodia),
         ):
             if path.startswith(prefix):
-                return module.handle(self, request)
+                return self._gateway(module.handle(self, request))
         return Response.json({"detail": "Not Found"}, 404)
+
+    def _gateway(self, response: Response) -> Response:
+        """The answer as a gateway in front passes it on: maybe lost after the work was done."""
+        seen = getattr(self._local, "seen", None)
+        if seen is None:
+            return response
+        with self.lock:
+            queue = self.faults.after.get(seen.kind)
+            status = queue.pop(0) if queue else None
+        if status is None:
+            return response
+        if status == 0:
+            return Response(0)
+        return Response.text("upstream request timeout", status)
 
     def record(self, provider: str, kind: str, request: Request) -> Seen:
         seen = Seen(

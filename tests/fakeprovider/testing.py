@@ -220,16 +220,23 @@ def write_story(
 def storyc(
     args: list[str], env: Mapping[str, str], cwd: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run the `storyc` command line in a subprocess."""
+    """Run the `storyc` command line in a subprocess (undecodable output bytes shown as �)."""
     return subprocess.run(
         [sys.executable, "-c", "from storyc.cli import main; main()", *args],
         env=dict(env),
         cwd=cwd,
         capture_output=True,
         text=True,
+        errors="replace",
         timeout=timeout,
         check=False,
     )
+
+
+def cli_env(cache_dir: Path, columns: int = 200, **extra: str) -> dict[str, str]:
+    """This process's environment without any provider setting, for a keyless CLI run."""
+    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_VARIABLES}
+    return env | {"COLUMNS": str(columns), "STORYC_CACHE_DIR": str(cache_dir)} | extra
 
 
 def journaled_jobs(cache_dir: Path) -> int:
@@ -238,7 +245,8 @@ def journaled_jobs(cache_dir: Path) -> int:
         return 0
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            return int(db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+            # Claims are rows too; count the jobs a provider accepted.
+            return int(db.execute("SELECT COUNT(*) FROM jobs WHERE job_id != ''").fetchone()[0])
     except sqlite3.Error:
         return 0
 
