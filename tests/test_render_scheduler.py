@@ -253,7 +253,8 @@ def _journaled(cache: Path) -> int:
         return 0
     db = sqlite3.connect(path, timeout=5)
     try:
-        return db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+        # Claims are rows too; count the jobs the provider accepted.
+        return db.execute("SELECT count(*) FROM jobs WHERE job_id != ''").fetchone()[0]
     except sqlite3.OperationalError:  # the child has not created the table yet
         return 0
     finally:
