@@ -76,7 +76,7 @@ def ffmpeg_concat(clips: list[Path], listing: Path, out: Path) -> None:
 
 def fresh_process(plan_json: Path, clips: list[Path], out: Path) -> None:
     script = (
-        "import sys; from pathlib import Path; from storyc.clipplan import ClipPlan; "
+        "import sys; from pathlib import Path; from storyc.plan.schema import ClipPlan; "
         "from storyc.assemble import assemble_film; "
         "assemble_film(ClipPlan.read(Path(sys.argv[1])), [Path(p) for p in sys.argv[3:]], "
         "Path(sys.argv[2]))"

@@ -17,7 +17,7 @@ Figures, all measured here:
   `finish_plan`), and `total`: one `analyze_source` call, which is what `storyc check` and
   `storyc compile` run (it parses again itself, so it is not the sum of the stages);
   `total cpu` is the process CPU time of those same calls (steadier on a busy machine).
-- cold: a new `python -c` process that imports `storyc.compiler` and runs `analyze_source`
+- cold: a new `python -c` process that imports `storyc.frontend` and runs `analyze_source`
   once; `import` and `first run` are timed inside it, `process` is its wall time from here.
 """
 
@@ -40,19 +40,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storyc.build import build_story  # noqa: E402
-from storyc.capabilities import load_table  # noqa: E402
-from storyc.compiler import _referenced_files, analyze_source, read_file_facts  # noqa: E402
-from storyc.parse import parse_story  # noqa: E402
-from storyc.plan import finish_plan, group_clips  # noqa: E402
-from storyc.prompt import render_prompt  # noqa: E402
-from storyc.rules.provider import check_prompts, check_story_against, resolve_offering  # noqa: E402
-from storyc.rules.structure import (  # noqa: E402
+from storyc.check.provider import check_prompts, check_story_against, resolve_offering  # noqa: E402
+from storyc.check.structure import (  # noqa: E402
     check_content,
     check_header,
     check_keys,
     check_names,
 )
+from storyc.frontend import _referenced_files, analyze_source, read_file_facts  # noqa: E402
+from storyc.language.builder import build_story  # noqa: E402
+from storyc.language.parse import parse_story  # noqa: E402
+from storyc.plan.capabilities import load_table  # noqa: E402
+from storyc.plan.planner import finish_plan, group_clips  # noqa: E402
+from storyc.plan.prompt import render_prompt  # noqa: E402
 
 REFS = ROOT / "examples" / "refs"
 SIZES = (100, 1_000, 10_000)
@@ -267,7 +267,7 @@ def warm(source: str, file: str, repeats: int) -> dict[str, float]:
 _COLD = """
 import json, sys, time
 started = time.perf_counter()
-from storyc.compiler import analyze_source
+from storyc.frontend import analyze_source
 imported = time.perf_counter()
 path = sys.argv[1]
 source = open(path, encoding="utf-8").read()

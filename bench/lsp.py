@@ -133,7 +133,7 @@ async def measure(shots: int, edits: int, debounce_ms: float | None) -> list[flo
 
 
 def in_process(shots: int, edits: int) -> list[float]:
-    from storyc.incremental import DocumentAnalyzer
+    from storyc.tooling.incremental import DocumentAnalyzer
 
     text = big_story(shots)
     analyzer = DocumentAnalyzer("/tmp/storyc-bench.story")

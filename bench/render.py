@@ -28,17 +28,17 @@ sys.path.insert(0, str(ROOT / "tests"))  # render_clips: hand-made clips and pla
 
 from render_clips import make_clip, make_plan  # noqa: E402
 
-from storyc.compiler import compile_file  # noqa: E402
+from storyc.frontend import compile_file  # noqa: E402
 from storyc.probe import probe  # noqa: E402
-from storyc.render.cache import ClipCache  # noqa: E402
-from storyc.render.journal import Journal  # noqa: E402
-from storyc.render.preview import PreviewRenderer, render_clip  # noqa: E402
-from storyc.render.scheduler import render_plan  # noqa: E402
+from storyc.providers.cache import ClipCache  # noqa: E402
+from storyc.providers.engine import render_plan  # noqa: E402
+from storyc.providers.journal import Journal  # noqa: E402
+from storyc.providers.preview import PreviewRenderer, render_clip  # noqa: E402
 
 if TYPE_CHECKING:
-    from storyc.clipplan import ClipPlan
-    from storyc.render.base import Renderer
-    from storyc.render.scheduler import RenderReport
+    from storyc.plan.schema import ClipPlan
+    from storyc.providers.base import Renderer
+    from storyc.providers.engine import RenderReport
 
 # --- part 1: the preview renderer -------------------------------------------------------
 
@@ -138,7 +138,7 @@ def bench_fake_provider(
     from fakeprovider.testing import make_clip as provider_clip
     from fakeprovider.testing import make_plan as provider_plan
 
-    from storyc.render.registry import create_renderer
+    from storyc.providers.registry import create_renderer
 
     ideal = math.ceil(count / jobs) * job_seconds
     figures: dict[str, float] = {}

@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyc.clipplan import (
+from storyc.plan.schema import (
     Clip,
     ClipPlan,
     PlanHeader,

@@ -13,10 +13,10 @@ import time
 import uuid
 from pathlib import Path
 
-from storyc.clipplan import Clip, ClipPlan, PlanHeader, PlannedDialogue, PlannedShot
-from storyc.render.base import JobStatus, SendingHook, Submitted, nothing_to_record
-from storyc.render.errors import JobRejected, KeyRefused, ProviderUnavailable
-from storyc.render.preview import render_clip
+from storyc.plan.schema import Clip, ClipPlan, PlanHeader, PlannedDialogue, PlannedShot
+from storyc.providers.base import JobStatus, SendingHook, Submitted, nothing_to_record
+from storyc.providers.errors import JobRejected, KeyRefused, ProviderUnavailable
+from storyc.providers.preview import render_clip
 
 
 def make_clip(

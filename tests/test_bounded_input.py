@@ -18,7 +18,7 @@ from fakeprovider.testing import cli_env
 from fakeprovider.testing import storyc as run_storyc
 
 from storyc.errors import StorycError
-from storyc.story_file import MAX_STORY_BYTES, NotUtf8, decode_story, read_story_text
+from storyc.language.source import MAX_STORY_BYTES, NotUtf8, decode_story, read_story_text
 
 HEADER = "title: Bounded\nmodel: sora-2\nprovider: preview\nsize: 1280x720\n"
 STORY = HEADER + '\nscene "S":\n    shot one 2s:\n        action: a kettle whistles\n'

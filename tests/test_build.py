@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from storyc.assemble.mp4 import read_mp4
-from storyc.clipplan import ClipPlan
+from storyc.plan.schema import ClipPlan
 from storyc.probe import probe
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

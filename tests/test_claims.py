@@ -20,8 +20,9 @@ import pytest
 from fakeprovider import FakeProvider
 from fakeprovider.testing import StoryShot, provider_env, storyc, write_story
 
-from storyc.render.base import Submitted
-from storyc.render.journal import (
+from storyc.providers.base import Submitted
+from storyc.providers.engine import BREAKER_LIMIT
+from storyc.providers.journal import (
     JOURNAL_NAME,
     Claimed,
     Follow,
@@ -29,7 +30,6 @@ from storyc.render.journal import (
     Uncertain,
     Wait,
 )
-from storyc.render.scheduler import BREAKER_LIMIT
 
 FAKE_MEDIA = ((1280, 720, 4),)
 MODELS = {"openai": "sora-2", "fal": "veo-3.1-fast", "prodia": "sora-2"}

@@ -10,10 +10,10 @@ import pytest
 from fakeprovider.testing import cli_env
 from fakeprovider.testing import storyc as run_storyc
 
-from storyc.render.errors import RUN_WIDE, BadKey, MissingKey, read_key
-from storyc.render.fal import FalRenderer
-from storyc.render.openai import OpenAIRenderer
-from storyc.render.prodia import ProdiaRenderer
+from storyc.providers.errors import RUN_WIDE, BadKey, MissingKey, read_key
+from storyc.providers.fal import FalRenderer
+from storyc.providers.openai import OpenAIRenderer
+from storyc.providers.prodia import ProdiaRenderer
 
 STORY = """title: Guards
 model: sora-2

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from storyc.compiler import analyze_source
-from storyc.rules.provider import FileFacts
+from storyc.check.provider import FileFacts
+from storyc.frontend import analyze_source
 
 HEAD = 'title: T\nscene "S":\n    shot 4s:\n        action: a cat sleeps.\n'
 

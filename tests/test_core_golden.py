@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from storyc.compiler import compile_file
+from storyc.frontend import compile_file
 from tests.conftest import ROOT, example_paths
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from storyc.build import build_story, parse_duration_ms
-from storyc.parse import parse_story
+from storyc.language.builder import build_story, parse_duration_ms
+from storyc.language.parse import parse_story
 from tests.conftest import example_paths
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples-v1"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from storyc.capabilities import load_table
-from storyc.compiler import analyze_source
-from storyc.rules.provider import FileFacts
+from storyc.check.provider import FileFacts
+from storyc.frontend import analyze_source
+from storyc.plan.capabilities import load_table
 
 
 def no_files(_path: object) -> FileFacts:

@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storyc.compiler import analyze_source
-from storyc.rules.provider import FileFacts
+from storyc.check.provider import FileFacts
+from storyc.frontend import analyze_source
 from tests.conftest import example_paths
 
 # CI runs more examples than a developer's quick loop (STORYC_HYPOTHESIS_EXAMPLES).

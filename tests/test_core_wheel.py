@@ -43,7 +43,7 @@ def test_wheel_carries_grammar_templates_and_model_table(wheel: Path) -> None:
         "storyc/_shipped/templates/veo.j2",
         "storyc/_shipped/templates/kling.j2",
     } <= set(names)
-    assert "storyc/data/models.toml" in names
+    assert "storyc/plan/models.toml" in names
 
 
 def test_installed_wheel_compiles_an_example_outside_the_checkout(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from storyc.compiler import analyze_source
-from storyc.editor import (
+from storyc.check.provider import FileFacts
+from storyc.frontend import analyze_source
+from storyc.language.model import Story
+from storyc.tooling.editor import (
     RenameRefused,
     completions,
     folding_ranges,
@@ -14,9 +16,7 @@ from storyc.editor import (
     symbol_at,
     timecode,
 )
-from storyc.lint import apply_edits
-from storyc.model import Story
-from storyc.rules.provider import FileFacts
+from storyc.tooling.lint import apply_edits
 
 SOURCE = """\
 title: T

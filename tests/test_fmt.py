@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import storyc.fmt as fmt
+import storyc.tooling.fmt as fmt
 from storyc.cli import app
 from storyc.errors import StorycError
-from storyc.fmt import FormatError, format_checked, format_story, safety_problems
-from storyc.parse import parse_story
+from storyc.language.parse import parse_story
+from storyc.tooling.fmt import FormatError, format_checked, format_story, safety_problems
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.story"))
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import storyc.incremental as incremental
-from storyc.incremental import DocumentAnalyzer
-from storyc.rules.provider import FileFacts
+import storyc.tooling.incremental as incremental
+from storyc.check.provider import FileFacts
+from storyc.tooling.incremental import DocumentAnalyzer
 
 STORY = """\
 title: T

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from storyc import capability_docs
-from storyc.capabilities import load_table
-from storyc.compiler import analyze_source
-from storyc.rules.catalog import BY_CODE
+from storyc.check.catalog import BY_CODE
+from storyc.frontend import analyze_source
+from storyc.plan import capability_docs
+from storyc.plan.capabilities import load_table
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "language.md"
@@ -35,7 +35,7 @@ def story_dir(tmp_path: Path) -> Path:
 
 def test_the_model_table_is_generated_from_the_capability_table() -> None:
     assert capability_docs.updated(TEXT, load_table()) == TEXT, (
-        "run `python -m storyc.capability_docs`"
+        "run `python -m storyc.plan.capability_docs`"
     )
     for offering in load_table().offerings:
         assert f"| `{offering.model}` | `{offering.provider}` |" in TEXT

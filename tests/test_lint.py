@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
+from storyc.check.provider import FileFacts
 from storyc.cli import app
-from storyc.compiler import analyze_source
-from storyc.diagnostics import Diagnostic, Edit, Fix, Severity
 from storyc.errors import StorycError
-from storyc.lint import RuleSelection, fix_source, lint_source, selection_for
-from storyc.model import Span
-from storyc.rules.provider import FileFacts
+from storyc.frontend import analyze_source
+from storyc.language.model import Span
+from storyc.tooling.lint import RuleSelection, fix_source, lint_source, selection_for
 
 HEAD = "title: T\nmodel: sora-2\n\ncharacter mara:\n    look: a barista\n\n"
 BARE = "title: T\nmodel: sora-2\n\n"

@@ -13,11 +13,11 @@ from render_clips import make_clip
 
 from storyc.errors import StorycError
 from storyc.probe import ProbeError
-from storyc.render.base import Submitted
-from storyc.render.cache import CACHE_DIR_ENV, ClipCache, cache_dir_for
-from storyc.render.errors import JobRejected, MissingKey, redact
-from storyc.render.journal import JOURNAL_NAME, Journal
-from storyc.render.preview import render_clip
+from storyc.providers.base import Submitted
+from storyc.providers.cache import CACHE_DIR_ENV, ClipCache, cache_dir_for
+from storyc.providers.errors import JobRejected, MissingKey, redact
+from storyc.providers.journal import JOURNAL_NAME, Journal
+from storyc.providers.preview import render_clip
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,11 @@ from fakeprovider.testing import (
     write_story,
 )
 
-from storyc.capabilities import load_table
-from storyc.compiler import compile_file
+from storyc.frontend import compile_file
+from storyc.plan.capabilities import load_table
 from storyc.probe import probe
-from storyc.render.errors import KeyRefused, MissingKey
-from storyc.render.fal import FalRenderer, fal_input
+from storyc.providers.errors import KeyRefused, MissingKey
+from storyc.providers.fal import FalRenderer, fal_input
 
 URL_FIELDS = {"image_url", "image_urls", "start_image_url", "elements"}
 

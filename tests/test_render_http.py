@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fakeprovider import make_mp4
 
-from storyc.render.errors import JobRejected, KeyRefused
-from storyc.render.http import (
+from storyc.providers.errors import JobRejected, KeyRefused
+from storyc.providers.http import (
     ProviderHTTP,
     RetryPolicy,
     mp4_problem,

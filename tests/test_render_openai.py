@@ -21,8 +21,8 @@ from fakeprovider.testing import (
 )
 
 from storyc.probe import probe
-from storyc.render.errors import KeyRefused, MissingKey
-from storyc.render.openai import OpenAIRenderer
+from storyc.providers.errors import KeyRefused, MissingKey
+from storyc.providers.openai import OpenAIRenderer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from render_clips import make_clip, make_plan
 
-from storyc.compiler import compile_file
+from storyc.frontend import compile_file
 from storyc.probe import ProbeError, ffmpeg_exe, probe
-from storyc.render.base import Renderer
-from storyc.render.preview import (
+from storyc.providers.base import Renderer
+from storyc.providers.preview import (
     FPS,
     PreviewRenderer,
     draw_card,

@@ -21,10 +21,10 @@ from fakeprovider.testing import (
     write_story,
 )
 
-from storyc.capabilities import load_table
+from storyc.plan.capabilities import load_table
 from storyc.probe import probe
-from storyc.render.errors import KeyRefused, MissingKey
-from storyc.render.prodia import ProdiaRenderer, parse_multipart, prodia_job, prodia_message
+from storyc.providers.errors import KeyRefused, MissingKey
+from storyc.providers.prodia import ProdiaRenderer, parse_multipart, prodia_job, prodia_message
 
 # The clips the fake provider serves (width, height, seconds); see tests/conftest.py.
 FAKE_MEDIA = ((1280, 720, 4), (1920, 1080, 8), (720, 1280, 4))

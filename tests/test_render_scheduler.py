@@ -17,14 +17,14 @@ import pytest
 from render_clips import StubProvider, make_clip, make_plan, paid_plan
 from rich.console import Console
 
-from storyc.clipplan import Clip, ClipPlan
 from storyc.errors import StorycError
+from storyc.plan.schema import Clip, ClipPlan
 from storyc.probe import probe
-from storyc.render.cache import ClipCache
-from storyc.render.errors import KeyRefused
-from storyc.render.journal import JOURNAL_NAME, Journal
-from storyc.render.preview import PreviewRenderer
-from storyc.render.scheduler import Phase, render_plan, render_to_dir
+from storyc.providers.cache import ClipCache
+from storyc.providers.engine import Phase, render_plan, render_to_dir
+from storyc.providers.errors import KeyRefused
+from storyc.providers.journal import JOURNAL_NAME, Journal
+from storyc.providers.preview import PreviewRenderer
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -224,9 +224,9 @@ CHILD = """
 import asyncio, sys
 from pathlib import Path
 from render_clips import StubProvider, paid_plan
-from storyc.render.cache import ClipCache
-from storyc.render.journal import Journal
-from storyc.render.scheduler import render_plan
+from storyc.providers.cache import ClipCache
+from storyc.providers.journal import Journal
+from storyc.providers.engine import render_plan
 
 provider, cache = Path(sys.argv[1]), Path(sys.argv[2])
 stub = StubProvider(provider, auto_complete_s=None, poll_s=0.05)
@@ -358,11 +358,11 @@ def test_storyc_render_paid_without_key_or_consent_is_one_clear_sentence(story: 
 def test_every_provider_has_a_renderer_and_paid_ones_need_their_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from storyc.capabilities import PROVIDERS
     from storyc.errors import UsageError
-    from storyc.render.base import Renderer
-    from storyc.render.errors import MissingKey
-    from storyc.render.registry import create_renderer, renderer_class
+    from storyc.plan.capabilities import PROVIDERS
+    from storyc.providers.base import Renderer
+    from storyc.providers.errors import MissingKey
+    from storyc.providers.registry import create_renderer, renderer_class
 
     for variable in ("OPENAI_API_KEY", "FAL_KEY", "PRODIA_TOKEN"):
         monkeypatch.delenv(variable, raising=False)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from storyc.check import docs
+from storyc.check.catalog import BY_CODE, BY_NAME, RULES, Rule
 from storyc.cli import app
-from storyc.rules import docs
-from storyc.rules.catalog import BY_CODE, BY_NAME, RULES, Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "storyc"
@@ -41,7 +41,7 @@ def _occurrences(pattern: re.Pattern[str]) -> list[tuple[str, int, re.Match[str]
 
 def test_docs_rules_md_is_up_to_date() -> None:
     written = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    assert written == docs.render(), "docs/rules.md is stale: run `python -m storyc.rules.docs`"
+    assert written == docs.render(), "docs/rules.md is stale: run `python -m storyc.check.docs`"
 
 
 def test_docs_check_flag_reports_a_stale_file(tmp_path: Path) -> None:

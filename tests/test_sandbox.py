@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from storyc.compiler import Compilation, analyze_source, compile_file, read_file_facts
+from storyc.check.provider import FileFacts
 from storyc.errors import StorycError, UsageError
-from storyc.render.uploads import file_sha256
-from storyc.rules.provider import FileFacts
+from storyc.frontend import Compilation, analyze_source, compile_file, read_file_facts
+from storyc.providers.uploads import file_sha256
 from storyc.sandbox import (
     MAX_VIDEO_BYTES,
     ReferencePolicy,
@@ -333,7 +333,7 @@ def test_every_compiling_command_takes_allow_path(command: str) -> None:
 def test_the_editor_uses_the_project_folder_and_the_users_config(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from storyc.incremental import DocumentAnalyzer
+    from storyc.tooling.incremental import DocumentAnalyzer
 
     story = write_story(project, cameo="../outside/secret.mp4")
     source = story.read_text(encoding="utf-8")

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from storyc.cli import app
-from storyc.commands.board import make_board
-from storyc.compiler import compile_file
-from storyc.takes import all_takes, apply_picks, read_picks, take_variant
+from storyc.cli.board import make_board
+from storyc.frontend import compile_file
+from storyc.plan.takes import all_takes, apply_picks, read_picks, take_variant
 from tests.board_support import STORY, write_story
 
 TAKES_STORY = STORY.replace("shot medium 4s:", "shot medium 4s takes 3:")

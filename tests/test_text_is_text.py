@@ -18,8 +18,8 @@ from fakeprovider import FakeProvider
 from fakeprovider.testing import StoryShot, cli_env, provider_env, write_story
 from fakeprovider.testing import storyc as run_storyc
 
-from storyc.diagnostics import Diagnostic, Severity, render_full
-from storyc.model import Span
+from storyc.check.diagnostics import Diagnostic, Severity, render_full
+from storyc.language.model import Span
 from storyc.terminal import labelled, markup_safe, plain, visible
 
 ESC = "\x1b[31m"

@@ -10,10 +10,10 @@ import pytest
 from fakeprovider import FakeProvider, make_png
 from fakeprovider.testing import make_clip
 
-from storyc.render.errors import JobRejected
-from storyc.render.fal import FalRenderer
-from storyc.render.openai import OpenAIRenderer
-from storyc.render.prodia import ProdiaRenderer
+from storyc.providers.errors import JobRejected
+from storyc.providers.fal import FalRenderer
+from storyc.providers.openai import OpenAIRenderer
+from storyc.providers.prodia import ProdiaRenderer
 from storyc.sandbox import ReferencePolicy
 
 FAKE_MEDIA = ((1280, 720, 4),)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from rich.console import Console
 
-from storyc.commands.board import BoardResult
-from storyc.commands.watch import serve, watch_loop, watch_once
+from storyc.cli.board import BoardResult
+from storyc.cli.watch import serve, watch_loop, watch_once
 from tests.board_support import ARGS, CHROMIUM, write_story
 
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from rich.console import Console
 
-from storyc.commands.watch import serve, watch_once
+from storyc.cli.watch import serve, watch_once
 from tests.board_support import write_story
 
 SECRET = "top secret, outside the board"

@@ -50,8 +50,8 @@ from storyc.assemble.soundtrack import (
 )
 from storyc.assemble.timeline import Placement, Timeline, build_timeline
 from storyc.assemble.x264 import matching_encoder
-from storyc.clipplan import ClipPlan
 from storyc.errors import StorycError
+from storyc.plan.schema import ClipPlan
 
 AssemblyPath = Literal["lossless", "partial copy", "moviepy"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from storyc.assemble.mp4 import AudioTrack, Mp4Error, Mp4Facts, NotMp4Error, read_mp4
 from storyc.assemble.timeline import Placement
-from storyc.clipplan import Clip
 from storyc.errors import StorycError
+from storyc.plan.schema import Clip
 from storyc.probe import ProbeError, probe
 
 

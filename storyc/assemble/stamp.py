@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from storyc.clipplan import ClipPlan
+from storyc.plan.schema import ClipPlan
 
 STAMP_NAME = ".storyc-build.json"
 STAMP_VERSION = 1

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from storyc.clipplan import Clip, ClipPlan
 from storyc.errors import StorycError
+from storyc.plan.schema import Clip, ClipPlan
 
 CUT_AUDIO_FADE_MS = 5
 """Audio ramps this long at every cut and at both ends of the film, so no join clicks."""

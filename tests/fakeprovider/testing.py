@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from storyc.capabilities import load_table
-from storyc.clipplan import CameoReference, Clip, ClipPlan, PlanHeader, PlannedShot
-from storyc.render.base import Renderer
-from storyc.render.cache import ClipCache
-from storyc.render.journal import JOURNAL_NAME, Journal
-from storyc.render.scheduler import RenderReport, render_plan
+from storyc.plan.capabilities import load_table
+from storyc.plan.schema import CameoReference, Clip, ClipPlan, PlanHeader, PlannedShot
+from storyc.providers.base import Renderer
+from storyc.providers.cache import ClipCache
+from storyc.providers.engine import RenderReport, render_plan
+from storyc.providers.journal import JOURNAL_NAME, Journal
 
 from .server import FakeProvider
 

@@ -1,0 +1,356 @@
+"""Rules about what the chosen provider and model accept: lengths, sizes, seeds, sound,
+reference files and prompt limits. They read the capability table, never a constant.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from storyc.check.catalog import BY_CODE as R
+from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
+from storyc.language.builder import format_ms
+from storyc.language.model import AUDIO_CUE_KEYS, Span, Story
+from storyc.plan.capabilities import (
+    PROVIDERS,
+    CapabilityTable,
+    Offering,
+    aspect_ratio,
+    size_for_aspect,
+)
+from storyc.plan.planner import ClipDraft, cameos_in, resolve_path, story_size
+from storyc.sandbox import ALLOW_HINT, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, human_size
+
+CAMEO_VIDEO_MIN_MS = 2000
+CAMEO_VIDEO_MAX_MS = 4000
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What the compiler found out about a reference file (I/O happens there, not here)."""
+
+    exists: bool
+    sha256: str | None = None
+    kind: str | None = None
+    """"image", "video" or None when unreadable."""
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    outside: bool = False
+    """The file resolves outside the story's sandbox (see `storyc.sandbox`): nothing of it
+    was read, and `problem` says where it leads."""
+    problem: str | None = None
+    """Why the file cannot be used, as a phrase after its name ("is a folder, not a file",
+    "is 3.0 GB; ...", "is not an image or a video ..."); None when it can."""
+
+
+def _span_of(story: Story, key: str) -> Span:
+    return story.header.span_of(key) or Span.point(1, 1)
+
+
+def _text_span(story: Story, key: str) -> Span:
+    for prop in story.header.properties:
+        if prop.key == key:
+            return prop.text_span
+    return Span.point(1, 1)
+
+
+def resolve_offering(
+    story: Story, table: CapabilityTable, provider: str, file: str
+) -> tuple[Offering | None, list[Diagnostic]]:
+    """Find the offering for the story's model on `provider`, or say why there is none."""
+    model = story.header.model
+    if provider not in PROVIDERS:
+        guess = difflib.get_close_matches(provider, PROVIDERS, n=1)
+        return None, [
+            R["P202"].diagnostic(
+                f"storyc cannot render on `{provider}`"
+                + (f"; did you mean `{guess[0]}`?" if guess else ""),
+                _text_span(story, "provider"),
+                file,
+                help=f"providers: {', '.join(PROVIDERS)}",
+            )
+        ]
+    if model not in table.models():
+        guess = difflib.get_close_matches(model, table.models(), n=1)
+        return None, [
+            R["P201"].diagnostic(
+                f"`{model}` is not a model storyc knows"
+                + (f"; did you mean `{guess[0]}`?" if guess else ""),
+                _text_span(story, "model"),
+                file,
+                help=f"models: {', '.join(table.models())}",
+                fix=Fix(
+                    title=f"replace with `{guess[0]}`",
+                    edits=(Edit(span=_text_span(story, "model"), text=guess[0]),),
+                )
+                if guess
+                else None,
+            )
+        ]
+    offering = table.offering(provider, model)
+    if offering is None:
+        where = ", ".join(table.providers_for(model))
+        return None, [
+            R["P203"].diagnostic(
+                f"`{provider}` does not serve `{model}`",
+                _text_span(story, "provider")
+                if story.header.span_of("provider")
+                else _text_span(story, "model"),
+                file,
+                help=f"`{model}` renders on: {where} (or `preview`)",
+            )
+        ]
+    return offering, []
+
+
+def check_story_against(
+    story: Story, offering: Offering, facts: Mapping[Path, FileFacts], file: str
+) -> Iterator[Diagnostic]:
+    size = story_size(story, offering)
+    real = offering.mirrors or offering.provider
+    where = f"{offering.model} on {real}" + (
+        " (the preview checks as that)" if offering.mirrors else ""
+    )
+    aspect = story.header.aspect
+    if story.header.size and size not in offering.sizes:
+        yield R["P204"].diagnostic(
+            f"{where} does not render {size}",
+            _text_span(story, "size"),
+            file,
+            help=f"it renders: {', '.join(offering.sizes)}",
+        )
+    elif not story.header.size and aspect and size_for_aspect(offering, aspect) is None:
+        yield R["P204"].diagnostic(
+            f"{where} does not render the aspect {aspect}",
+            _text_span(story, "aspect"),
+            file,
+            help=f"it renders: {', '.join(sorted({aspect_ratio(s) for s in offering.sizes}))}",
+        )
+    header_seed = story.header.seed
+    if header_seed is not None:
+        yield from _seed(offering, header_seed, _text_span(story, "seed"), where, file)
+    longest = offering.longest_ms
+    for shot in story.shots:
+        if shot.seed is not None and shot.seed_span is not None:
+            yield from _seed(offering, shot.seed, shot.seed_span, where, file)
+        if shot.duration_ms > longest:
+            parts = -(-shot.duration_ms // longest)
+            yield R["P205"].diagnostic(
+                f"a {format_ms(shot.duration_ms)} shot is longer than the {longest // 1000} s {where} renders at most",
+                shot.duration_span,
+                file,
+                help=f"split it into {parts} shots of at most {longest // 1000} s each (allowed lengths: "
+                f"{', '.join(str(n) for n in offering.lengths)} s)",
+            )
+        if not offering.renders_audio:
+            sound = [c for c in shot.own_cues if c.key in AUDIO_CUE_KEYS]
+            if sound or shot.dialogue:
+                span = sound[0].span if sound else shot.dialogue[0].span
+                yield R["P208"].diagnostic(
+                    f"{where} renders no sound: this shot's sound and dialogue will not be heard",
+                    span,
+                    file,
+                    help="render on a provider with sound, or drop the sound cues",
+                )
+        if shot.from_image is not None and shot.from_span is not None:
+            yield from _first_frame(
+                story, offering, shot.from_image, shot.from_span, size, facts, where, file
+            )
+        names = cameos_in([shot], story)
+        if offering.cameo_mode != "none" and len(names) > offering.max_cameos:
+            yield R["P212"].diagnostic(
+                f"this shot names {len(names)} cameos; {where} takes at most {offering.max_cameos} in one clip",
+                shot.header_span,
+                file,
+                help="describe the others as `character`s, or split the shot",
+            )
+    for cameo in story.cameos:
+        if cameo.path is None or cameo.path_span is None:
+            continue
+        path = resolve_path(story, cameo.path)
+        fact = facts.get(path)
+        refused = _refused("cameo reference", cameo.path, fact, cameo.path_span, file)
+        if refused is not None:
+            yield refused
+            continue
+        if fact is None or not fact.exists:
+            yield R["P210"].diagnostic(
+                f"cameo reference `{cameo.path}` does not exist",
+                cameo.path_span,
+                file,
+                help=f"looked for {path}; paths are relative to the story file",
+            )
+            continue
+        if offering.cameo_mode == "none":
+            yield R["P214"].diagnostic(
+                f"{where} takes no reference for cameos: `{cameo.name}` is described in words only",
+                cameo.name_span,
+                file,
+                help="give the cameo a `look:` so the words carry it",
+            )
+            continue
+        if fact.kind != offering.cameo_media:
+            yield R["P216"].diagnostic(
+                f"{where} takes a{'n' if offering.cameo_media == 'image' else ''} {offering.cameo_media} "
+                f"as a cameo reference, and `{cameo.path}` is {'an' if fact.kind == 'image' else 'a'} "
+                f"{fact.kind or 'unreadable file'}",
+                cameo.path_span,
+                file,
+                help=f"point the cameo at a{'n' if offering.cameo_media == 'image' else ''} {offering.cameo_media}",
+            )
+        elif (
+            fact.kind == "video"
+            and fact.duration_ms is not None
+            and not (CAMEO_VIDEO_MIN_MS <= fact.duration_ms <= CAMEO_VIDEO_MAX_MS)
+        ):
+            yield R["P211"].diagnostic(
+                f"a cameo reference video lasts 2 to 4 s; `{cameo.path}` lasts {fact.duration_ms / 1000:.1f} s",
+                cameo.path_span,
+                file,
+                help="trim it to 2-4 s of the subject",
+            )
+
+
+def _refused(
+    what: str, reference: str, fact: FileFacts | None, span: Span, file: str
+) -> Diagnostic | None:
+    """P218 for a file outside the story's sandbox (never read), P219 for one storyc will not
+    read or cannot use (a folder, a FIFO, too large, not an image or a video by content)."""
+    if fact is None or fact.problem is None:
+        return None
+    if fact.outside:
+        return R["P218"].diagnostic(
+            f"{what} `{reference}` {fact.problem}", span, file, help=ALLOW_HINT
+        )
+    if not fact.exists:
+        return None
+    return R["P219"].diagnostic(
+        f"{what} `{reference}` {fact.problem}",
+        span,
+        file,
+        help=f"point it at a PNG, JPEG or WebP image (at most {human_size(MAX_IMAGE_BYTES)}) "
+        f"or a video (at most {human_size(MAX_VIDEO_BYTES)}) inside the project",
+    )
+
+
+def _seed(offering: Offering, seed: int, span: Span, where: str, file: str) -> Iterator[Diagnostic]:
+    if not offering.takes_seed:
+        # Not an error and not a warning: the story stays valid for the provider, the
+        # writer just learns that the seed will not pin the result there.
+        yield R["P206"].diagnostic(
+            f"{where} takes no seed; this one is ignored there",
+            span,
+            file,
+            help="results will differ run to run; fal and prodia take seeds",
+            severity=Severity.INFO,
+        )
+    elif not offering.accepts_seed(seed):
+        yield R["P206"].diagnostic(
+            f"{where} takes seeds from {offering.seed_min} to {offering.seed_max}, not {seed}",
+            span,
+            file,
+            severity=Severity.ERROR,
+        )
+
+
+def _first_frame(
+    story: Story,
+    offering: Offering,
+    image: str,
+    span: Span,
+    size: str,
+    facts: Mapping[Path, FileFacts],
+    where: str,
+    file: str,
+) -> Iterator[Diagnostic]:
+    path = resolve_path(story, image)
+    fact = facts.get(path)
+    refused = _refused("first-frame image", image, fact, span, file)
+    if refused is not None:
+        yield refused
+        return
+    if not offering.first_frame:
+        yield R["P213"].diagnostic(f"{where} takes no first-frame image", span, file)
+        return
+    if fact is None or not fact.exists:
+        yield R["P210"].diagnostic(
+            f"first-frame image `{image}` does not exist",
+            span,
+            file,
+            help=f"looked for {path}; paths are relative to the story file",
+        )
+        return
+    if fact.kind != "image" or fact.width is None or fact.height is None:
+        yield R["P210"].diagnostic(f"`{image}` is not an image storyc can read", span, file)
+        return
+    found = f"{fact.width}x{fact.height}"
+    if offering.first_frame_exact and found != size:
+        yield R["P209"].diagnostic(
+            f"the first frame must be exactly {size} (the clip's size); `{image}` is {found}",
+            span,
+            file,
+            help=f"resize or crop it to {size}",
+        )
+    elif not offering.first_frame_exact and aspect_ratio(found) != aspect_ratio(size):
+        yield R["P209"].diagnostic(
+            f"`{image}` is {found} ({aspect_ratio(found)}); the clip is {size} ({aspect_ratio(size)}), "
+            "so the provider will crop it",
+            span,
+            file,
+            severity=Severity.WARNING,
+        )
+
+
+def check_clips(
+    story: Story, offering: Offering, drafts: Sequence[ClipDraft], file: str
+) -> Iterator[Diagnostic]:
+    """What only a whole clip shows: cameos the provider cannot take with its first frame."""
+    where = f"{offering.model} on {offering.mirrors or offering.provider}"
+    for draft in drafts:
+        if not draft.cameo_names:
+            continue
+        span = draft.shots[0].header_span
+        if offering.cameo_mode == "image_urls" and draft.input_reference:
+            yield R["P217"].diagnostic(
+                f"{where} takes either a first frame or cameo images in one clip, not both "
+                f"(clip {draft.index} has `from` and names @{draft.cameo_names[0]})",
+                span,
+                file,
+                help="drop the `from` image, or describe the cameo as a `character` in this shot",
+            )
+        elif offering.cameo_mode == "elements" and not draft.input_reference:
+            yield R["P217"].diagnostic(
+                f"{where} takes cameo elements only with a start image; clip {draft.index} names "
+                f"@{draft.cameo_names[0]} and has no `from` image",
+                span,
+                file,
+                help='start the clip\'s first shot `from "image.png"`, or describe the cameo in words',
+            )
+
+
+def check_prompts(
+    story: Story, offering: Offering, drafts: Sequence[ClipDraft], prompts: Sequence[str], file: str
+) -> Iterator[Diagnostic]:
+    where = f"{offering.model} on {offering.mirrors or offering.provider}"
+    for draft, prompt in zip(drafts, prompts, strict=True):
+        span = draft.shots[0].header_span
+        if len(prompt) > offering.prompt_max:
+            yield R["P207"].diagnostic(
+                f"clip {draft.index}'s prompt is {len(prompt):,} characters; {where} takes at most "
+                f"{offering.prompt_max:,}",
+                span,
+                file,
+                help="shorten its cues, or use `clips: per-shot` so each shot gets its own prompt",
+                data={"clip": draft.index, "length": len(prompt)},
+            )
+        elif len(prompt) < offering.prompt_min:
+            yield R["P215"].diagnostic(
+                f"clip {draft.index}'s prompt is {len(prompt)} characters; {where} needs at least "
+                f"{offering.prompt_min}",
+                span,
+                file,
+                help="describe the shot's action",
+            )

@@ -1,0 +1,360 @@
+"""Rules that need only the story: names, keys, header values, content.
+
+Each function takes the story (and the file name for diagnostics) and yields diagnostics.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+
+from storyc.check.catalog import BY_CODE as R
+from storyc.check.diagnostics import Diagnostic, Edit, Fix
+from storyc.language.model import CUE_KEYS, Property, Span, Story
+from storyc.plan.capabilities import parse_size
+
+HEADER_KEYS = (
+    "title",
+    "model",
+    "size",
+    "aspect",
+    "fps",
+    "style",
+    "seed",
+    "provider",
+    "clips",
+    "takes",
+)
+PERSON_KEYS = ("look", "voice")
+LOCATION_KEYS = ("look", *CUE_KEYS)
+SCENE_KEYS = CUE_KEYS
+WORDS_PER_SECOND = 2.5
+MAX_SEED = 2_147_483_647
+
+
+def _closest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
+    found = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _unknown_key(prop: Property, allowed: tuple[str, ...], where: str, file: str) -> Diagnostic:
+    guess = _closest(prop.key, allowed)
+    message = f"`{prop.key}` is not a {where} key" + (f"; did you mean `{guess}`?" if guess else "")
+    fix = (
+        Fix(title=f"replace with `{guess}`", edits=(Edit(span=prop.key_span, text=guess),))
+        if guess
+        else None
+    )
+    help_text = f"{where} keys are: {', '.join(allowed)}"
+    if where == "header" and prop.key in CUE_KEYS:
+        help_text = f"`{prop.key}` is a shot cue; put it inside a `shot` (or a preset or location)"
+    return R["S107"].diagnostic(
+        message,
+        prop.key_span,
+        file,
+        help=help_text,
+        fix=fix,
+        data={"name": prop.key, "candidates": [guess] if guess else []},
+    )
+
+
+def check_keys(story: Story, file: str) -> Iterator[Diagnostic]:
+    for prop in story.header.properties:
+        if prop.key not in HEADER_KEYS:
+            yield _unknown_key(prop, HEADER_KEYS, "header", file)
+    for person in (*story.cameos, *story.characters):
+        for prop in person.properties:
+            if prop.key not in PERSON_KEYS:
+                yield _unknown_key(prop, PERSON_KEYS, "cameo or character", file)
+    for location in story.locations:
+        for prop in location.properties:
+            if prop.key not in LOCATION_KEYS:
+                yield _unknown_key(prop, LOCATION_KEYS, "location", file)
+    for preset in story.presets:
+        for cue in preset.cues:
+            if cue.key not in CUE_KEYS:
+                yield _unknown_key(_as_property(cue), CUE_KEYS, "cue", file)
+    for scene in story.scenes:
+        for cue in scene.cues:
+            if cue.key not in SCENE_KEYS:
+                yield _unknown_key(_as_property(cue), SCENE_KEYS, "cue", file)
+        for shot in scene.shots:
+            for cue in shot.own_cues:
+                if cue.key not in CUE_KEYS:
+                    yield _unknown_key(_as_property(cue), CUE_KEYS, "cue", file)
+
+
+def _as_property(cue: object) -> Property:
+    return Property(
+        key=cue.key,
+        text=cue.text,
+        span=cue.span,
+        key_span=cue.key_span,  # type: ignore[attr-defined]
+        text_span=cue.text_span,
+    )  # type: ignore[attr-defined]
+
+
+def check_header(story: Story, file: str) -> Iterator[Diagnostic]:
+    header = story.header
+    if header.title is None or not header.title.strip():
+        span = header.properties[0].span if header.properties else Span.point(1, 1)
+        yield R["S109"].diagnostic(
+            "the story has no `title:`",
+            span,
+            file,
+            help="add `title: <name of the film>` as the first line",
+            fix=Fix(
+                title="add a title",
+                edits=(Edit(span=Span.point(1, 1, 0), text="title: Untitled\n"),),
+            ),
+        )
+    for prop in header.properties:
+        value = prop.text.strip()
+        if prop.key == "size" and parse_size(value) is None:
+            yield R["S113"].diagnostic(
+                f"`{value}` is not a size; write it `WIDTHxHEIGHT`, like `1280x720`",
+                prop.text_span,
+                file,
+            )
+        if prop.key == "aspect" and not re.fullmatch(r"\d+:\d+", value):
+            yield R["S113"].diagnostic(
+                f"`{value}` is not an aspect ratio; write it like `16:9`", prop.text_span, file
+            )
+        if prop.key == "seed" and value.isdigit() and not 1 <= int(value) <= MAX_SEED:
+            yield R["S113"].diagnostic(
+                f"a seed is between 1 and {MAX_SEED}, not {value}", prop.text_span, file
+            )
+        if prop.key == "takes" and value.isdigit() and not 1 <= int(value) <= 8:
+            yield R["S113"].diagnostic("`takes` is between 1 and 8", prop.text_span, file)
+    if not story.scenes:
+        span = header.properties[-1].span if header.properties else Span.point(1, 1)
+        yield R["S114"].diagnostic(
+            "the story has no scene, so there is nothing to render",
+            span,
+            file,
+            help='add `scene "Title":` with at least one `shot 4s:` inside',
+        )
+
+
+def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
+    declared = story.declared_names()
+    seen: dict[tuple[str, str], Span] = {}
+    people: dict[str, Span] = {}
+    for kind, items in (
+        ("cameo", story.cameos),
+        ("character", story.characters),
+        ("location", story.locations),
+        ("preset", story.presets),
+    ):
+        for item in items:
+            key = ("person" if kind in ("cameo", "character") else kind, item.name)
+            first = seen.get(key)
+            if first is not None:
+                yield R["S106"].diagnostic(
+                    f"`{item.name}` is declared twice",
+                    item.name_span,
+                    file,
+                    help=f"the first declaration is on line {first.line}; rename or remove one",
+                )
+            else:
+                seen[key] = item.name_span
+            if kind in ("cameo", "character"):
+                people.setdefault(item.name, item.name_span)
+
+    used: set[str] = set()
+    for scene in story.scenes:
+        for shot in scene.shots:
+            refs = [r for cue in shot.cues for r in cue.references if cue.key != "note"]
+            refs += [r for line in shot.dialogue for r in line.references]
+            # References that come from a preset or location are reported where they are
+            # written; the shot's own ones here.
+            own_refs = [r for cue in shot.own_cues for r in cue.references]
+            own_refs += [r for line in shot.dialogue for r in line.references]
+            for ref in refs:
+                used.add(ref.name)
+            for ref in own_refs:
+                if ref.name not in declared:
+                    yield _undeclared(ref.name, ref.span, list(declared), file)
+    for holder in (*story.presets, *story.locations):
+        cues = holder.cues
+        for cue in cues:
+            for ref in cue.references:
+                if ref.name not in declared:
+                    yield _undeclared(ref.name, ref.span, list(declared), file)
+    for location in story.locations:
+        for prop in location.properties:
+            if prop.key == "look":
+                for ref in prop.references:
+                    used.add(ref.name)
+                    if ref.name not in declared:
+                        yield _undeclared(ref.name, ref.span, list(declared), file)
+
+    for cameo in story.cameos:
+        if cameo.name not in used:
+            yield R["S102"].diagnostic(
+                f"cameo `{cameo.name}` is never named in a shot",
+                cameo.name_span,
+                file,
+                help=f"name it in a shot as `@{cameo.name}`, or remove the declaration",
+            )
+    for character in story.characters:
+        if character.name not in used:
+            yield R["S103"].diagnostic(
+                f"character `{character.name}` is never named in a shot",
+                character.name_span,
+                file,
+                help=f"name it in a shot as `@{character.name}`, or remove the declaration",
+            )
+    used_presets = {shot.preset for shot in story.shots if shot.preset}
+    for preset in story.presets:
+        if preset.name not in used_presets:
+            yield R["S103"].diagnostic(
+                f"preset `{preset.name}` is never used",
+                preset.name_span,
+                file,
+                help=f"use it as `shot 4s with {preset.name}:`, or remove it",
+            )
+    used_locations = {scene.location for scene in story.scenes if scene.location}
+    for location in story.locations:
+        if location.name not in used_locations:
+            yield R["S103"].diagnostic(
+                f"location `{location.name}` is never used",
+                location.name_span,
+                file,
+                help=f'use it as `scene "Title" at {location.name}:`, or remove it',
+            )
+    preset_names = [p.name for p in story.presets]
+    location_names = [loc.name for loc in story.locations]
+    for scene in story.scenes:
+        if scene.location and scene.location not in location_names and scene.location_span:
+            guess = _closest(scene.location, location_names)
+            yield R["S111"].diagnostic(
+                f"no location is called `{scene.location}`"
+                + (f"; did you mean `{guess}`?" if guess else ""),
+                scene.location_span,
+                file,
+                help=f"declare it with `location {scene.location}:`",
+                fix=Fix(
+                    title=f"replace with `{guess}`",
+                    edits=(Edit(span=scene.location_span, text=guess),),
+                )
+                if guess
+                else None,
+            )
+        for shot in scene.shots:
+            if shot.preset and shot.preset not in preset_names and shot.preset_span:
+                guess = _closest(shot.preset, preset_names)
+                yield R["S110"].diagnostic(
+                    f"no preset is called `{shot.preset}`"
+                    + (f"; did you mean `{guess}`?" if guess else ""),
+                    shot.preset_span,
+                    file,
+                    help=f"declare it with `preset {shot.preset}:`",
+                    fix=Fix(
+                        title=f"replace with `{guess}`",
+                        edits=(Edit(span=shot.preset_span, text=guess),),
+                    )
+                    if guess
+                    else None,
+                )
+
+
+def _undeclared(name: str, span: Span, declared: list[str], file: str) -> Diagnostic:
+    guess = _closest(name, declared)
+    help_text = f'declare it with `character {name}:` or `cameo {name}: "file.mp4"`'
+    if guess:
+        help_text += f"; did you mean `@{guess}`?"
+    fix = (
+        Fix(title=f"replace with `@{guess}`", edits=(Edit(span=span, text=f"@{guess}"),))
+        if guess
+        else None
+    )
+    return R["S101"].diagnostic(
+        f"`@{name}` is not declared",
+        span,
+        file,
+        help=help_text,
+        fix=fix,
+        data={"name": name, "candidates": [guess] if guess else []},
+    )
+
+
+_CUT_INSIDE = re.compile(r"\b(cut to|cuts to|then cut|smash cut|jump cut)\b", re.IGNORECASE)
+
+
+def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
+    shots = story.shots
+    for scene in story.scenes:
+        for position, shot in enumerate(scene.shots):
+            if shot.seed is not None and shot.seed_span and not 1 <= shot.seed <= MAX_SEED:
+                yield R["S113"].diagnostic(
+                    f"a seed is between 1 and {MAX_SEED}, not {shot.seed}", shot.seed_span, file
+                )
+            if shot.duration_ms <= 0:
+                yield R["C305"].diagnostic(
+                    "a shot needs a length above zero", shot.duration_span, file
+                )
+            if (
+                not any(c.key == "action" and c.text.strip() for c in shot.cues)
+                and not shot.dialogue
+            ):
+                yield R["S112"].diagnostic(
+                    "this shot has no `action:` and no dialogue",
+                    shot.header_span,
+                    file,
+                    help="say what happens: `action: ...`",
+                )
+            words = sum(len(line.text.split()) for line in shot.dialogue)
+            if words and shot.duration_ms > 0:
+                needed_ms = int(words / WORDS_PER_SECOND * 1000)
+                if needed_ms > shot.duration_ms:
+                    span = shot.dialogue[0].span
+                    yield R["C301"].diagnostic(
+                        f"{words} words of dialogue need about {needed_ms / 1000:.1f} s; the shot is "
+                        f"{shot.duration_ms / 1000:g} s",
+                        span,
+                        file,
+                        help="shorten the line or lengthen the shot (natural speech is about 2.5 words a second)",
+                    )
+            cameras = [c for c in shot.own_cues if c.key == "camera"]
+            if len(cameras) > 1:
+                yield R["C302"].diagnostic(
+                    "this shot has more than one `camera:`; one shot is one camera setup",
+                    cameras[1].span,
+                    file,
+                    help="split it into two shots",
+                )
+            for cue in cameras[:1]:
+                if _CUT_INSIDE.search(cue.text):
+                    yield R["C302"].diagnostic(
+                        "this camera cue cuts to another setup inside one shot",
+                        cue.text_span,
+                        file,
+                        help="split it into two shots joined by a cut",
+                    )
+            transition = scene.transitions[position]
+            if transition is None:
+                continue
+            if transition.kind != "cut" and transition.duration_ms <= 0:
+                yield R["C305"].diagnostic(
+                    "a transition needs a length above zero", transition.span, file
+                )
+            is_last = shot.index == len(shots)
+            if is_last:
+                yield R["C303"].diagnostic(
+                    "this transition has no shot after it",
+                    transition.span,
+                    file,
+                    help="remove it, or add a shot after it",
+                )
+                continue
+            following = shots[shot.index]  # shot.index is 1-based: this is the next shot
+            shortest = min(shot.duration_ms, following.duration_ms)
+            if transition.kind != "cut" and transition.duration_ms > shortest:
+                yield R["C304"].diagnostic(
+                    f"a {transition.duration_ms / 1000:g} s {transition.kind} is longer than a shot it joins "
+                    f"({shortest / 1000:g} s)",
+                    transition.span,
+                    file,
+                )

@@ -1,0 +1,73 @@
+"""`storyc render FILE`: every clip of the story as a video file, cached and journaled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from storyc.cli.compile import compile_or_exit, default_out_dir
+from storyc.cli.options import (
+    AllowPathOption,
+    JobsOption,
+    MaxCostOption,
+    OutOption,
+    RenderProviderOption,
+    ResubmitOption,
+    ResubmitUncertainOption,
+    YesOption,
+)
+from storyc.errors import StorycError, UsageError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def render(
+        file: Annotated[Path, typer.Argument(help="The .story file to render.")],
+        out: OutOption = None,
+        provider: RenderProviderOption = None,
+        jobs: JobsOption = 4,
+        yes: YesOption = False,
+        max_cost: MaxCostOption = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Render again even clips already in the cache.")
+        ] = False,
+        resubmit: ResubmitOption = None,
+        resubmit_uncertain: ResubmitUncertainOption = False,
+        allow_path: AllowPathOption = None,
+    ) -> None:
+        """Render every clip to DIR/clips/NN-ID.mp4 (and write DIR/plan.json).
+
+        Rendered clips are cached (`.storyc/cache` beside the story, or $STORYC_CACHE_DIR)
+        and never paid for twice; a run that was interrupted picks up its jobs where they
+        were. Exit status: 0 all clips rendered, 1 a clip failed or the story has errors.
+        """
+        from storyc.providers.engine import render_to_dir
+
+        if jobs < 1:
+            raise UsageError(f"--jobs must be at least 1, not {jobs}")
+        compilation = compile_or_exit(file, provider, allow_paths=allow_path)
+        assert compilation.plan is not None
+        console = Console(stderr=True)
+        report = render_to_dir(
+            compilation.plan,
+            out or default_out_dir(file),
+            provider=compilation.plan.story.provider,
+            jobs=jobs,
+            force=force,
+            yes=yes,
+            max_cost=max_cost,
+            console=console,
+            resubmit=resubmit or (),
+            resubmit_uncertain=resubmit_uncertain,
+            references=compilation.policy,
+        )
+        if not report.ok:
+            count = len(report.failures)
+            raise StorycError(
+                f"{count} clip{'s' if count != 1 else ''} failed; the others are in "
+                f"{(out or default_out_dir(file)) / 'clips'}",
+                hint=report.next_step,
+            )

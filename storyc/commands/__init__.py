@@ -1,1 +1,0 @@
-"""One module per `storyc` command; each defines `register(app)`."""

@@ -1,0 +1,343 @@
+"""The whole front end in one call: text to diagnostics and (when clean) a clip plan.
+
+`analyze_source` is pure except for the facts it gathers about reference files (existence,
+hash, image size, video length), which it reads once here at the edge and hands to the
+rules. `check`, `compile`, `plan`, `render`, `build`, `lint` and the language server all
+call it, so they all see the same diagnostics.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from storyc.check.catalog import BY_CODE
+from storyc.check.diagnostics import Diagnostic, has_errors, sorted_diagnostics
+from storyc.check.provider import (
+    FileFacts,
+    check_clips,
+    check_prompts,
+    check_story_against,
+    resolve_offering,
+)
+from storyc.check.structure import check_content, check_header, check_keys, check_names
+from storyc.language.builder import build_story
+from storyc.language.model import Span, Story
+from storyc.language.parse import ParsedStory, parse_story
+from storyc.plan.capabilities import load_table
+from storyc.plan.planner import finish_plan, group_clips, reference_path, resolve_path
+from storyc.plan.prompt import TemplateProblem, render_prompt
+from storyc.plan.schema import ClipPlan
+from storyc.probe import MediaInfo
+from storyc.providers.uploads import file_sha256
+from storyc.sandbox import (
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_VIDEO_BYTES,
+    ReferencePolicy,
+    ReferenceRefused,
+    open_regular,
+    regular_file_problem,
+    size_problem,
+)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".m4v"}
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+"""The image formats storyc reads (the ones providers take); Pillow tries no others."""
+NOT_MEDIA = (
+    "is not an image or a video storyc can read (it goes by the content, not the name: "
+    "PNG, JPEG or WebP images, videos ffmpeg reads)"
+)
+
+FactReader = Callable[[Path], FileFacts]
+
+_ABSENCE_CODES = frozenset({"S102", "S103", "S112", "S114"})
+"""Diagnostics about something missing, which a syntax error elsewhere can fake."""
+
+
+@dataclass
+class Compilation:
+    source_path: str
+    source: str
+    story: Story | None
+    diagnostics: list[Diagnostic]
+    plan: ClipPlan | None = None
+    prompts: list[str] = field(default_factory=list)
+    policy: ReferencePolicy | None = None
+    """Where the story's references were allowed to live (the renderers check again)."""
+
+    @property
+    def has_errors(self) -> bool:
+        return has_errors(self.diagnostics)
+
+
+def read_file_facts(path: Path) -> FileFacts:
+    """Existence, hash, and kind, size or length of a reference file (the only I/O here).
+
+    Only called for files inside the story's sandbox. What the file is comes from its
+    content (an image decodes, a video probes); the suffix only picks which to try first.
+    The file is streamed, never read whole, and refused by `stat` alone when it is not a
+    regular file or is too large."""
+    problem = regular_file_problem(path)
+    if problem == "does not exist":
+        return FileFacts(exists=False)
+    if problem is not None:
+        return FileFacts(exists=True, problem=problem)
+    try:
+        with open_regular(path) as handle:
+            digest = file_sha256(handle)
+            size = os.fstat(handle.fileno()).st_size
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                found = _video_facts(path, size) or _image_facts(handle, size)
+            else:
+                found = _image_facts(handle, size) or _video_facts(path, size)
+    except ReferenceRefused as exc:
+        return FileFacts(exists=True, problem=exc.message.removeprefix(f"{path} "))
+    except OSError as exc:
+        return FileFacts(exists=True, problem=f"cannot be read ({exc.strerror})")
+    return _facts_from(digest, found)
+
+
+_Found = tuple[int, int] | MediaInfo | str
+"""What a file's content turned out to be: an image's (width, height), a video's facts, or
+why a file that is an image or a video cannot be used (too large)."""
+
+
+def _image_facts(handle: BinaryIO, size: int) -> _Found | None:
+    """The size of an image that decodes whole; None when the content is not an image."""
+    import warnings
+
+    from PIL import Image
+
+    handle.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(handle, formats=IMAGE_FORMATS) as image:
+                width, height = image.size
+                if size > MAX_IMAGE_BYTES:
+                    return size_problem(size, MAX_IMAGE_BYTES, "an image")
+                if width * height > MAX_IMAGE_PIXELS:
+                    return (
+                        f"is a {width}x{height} image; storyc decodes images of at most "
+                        f"{MAX_IMAGE_PIXELS // 1_000_000} million pixels"
+                    )
+                image.load()  # decodes every pixel: a cut-off or broken file fails here
+    except Image.DecompressionBombError:  # a header claiming far more pixels than our cap
+        return f"is an image of more than {MAX_IMAGE_PIXELS // 1_000_000} million pixels"
+    except Exception:  # Pillow raises many kinds for a file that is not a whole image
+        return None
+    return width, height
+
+
+def _video_facts(path: Path, size: int) -> _Found | None:
+    """The facts of a file that probes as a video (more than one frame); None otherwise."""
+    from storyc.probe import probe
+
+    try:
+        info = probe(path)
+    except Exception:  # ProbeError, or ffmpeg missing: either way not a video we can read
+        return None
+    if info.video_frames <= 1:
+        return None  # a still picture ffmpeg happens to read
+    if size > MAX_VIDEO_BYTES:
+        return size_problem(size, MAX_VIDEO_BYTES, "a video")
+    return info
+
+
+def _facts_from(digest: str, found: _Found | None) -> FileFacts:
+    if isinstance(found, MediaInfo):
+        return FileFacts(
+            exists=True,
+            sha256=digest,
+            kind="video",
+            width=found.width,
+            height=found.height,
+            duration_ms=found.duration_ms,
+        )
+    if isinstance(found, tuple):
+        width, height = found
+        return FileFacts(exists=True, sha256=digest, kind="image", width=width, height=height)
+    return FileFacts(exists=True, sha256=digest, problem=found or NOT_MEDIA)
+
+
+def reference_facts(
+    references: Iterable[tuple[Path, Path]], policy: ReferencePolicy, read_facts: FactReader
+) -> dict[Path, FileFacts]:
+    """Facts per resolved path for (path as written, resolved path) pairs. A file outside the
+    sandbox is never handed to `read_facts`: not opened, hashed or probed."""
+    facts: dict[Path, FileFacts] = {}
+    for written, resolved in references:
+        if resolved in facts:
+            continue
+        outside = policy.check(written)
+        if outside is not None:
+            facts[resolved] = FileFacts(exists=False, outside=True, problem=outside)
+        else:
+            facts[resolved] = read_facts(resolved)
+    return facts
+
+
+def _referenced_files(story: Story) -> Iterable[Path]:
+    for _written, resolved in _references(story):
+        yield resolved
+
+
+def _references(story: Story) -> Iterator[tuple[Path, Path]]:
+    """(path as written, made absolute; the same with symlinks followed) per reference."""
+    for cameo in story.cameos:
+        if cameo.path:
+            yield reference_path(story, cameo.path), resolve_path(story, cameo.path)
+    for shot in story.shots:
+        if shot.from_image:
+            yield reference_path(story, shot.from_image), resolve_path(story, shot.from_image)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a story is analysed.
+
+    The front end allocates hundreds of thousands of small acyclic objects (tokens, trees,
+    models); refcounting frees them all, but their sheer number triggers full collections
+    that measured as half the time of a 10,000-shot compile.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def analyze_source(
+    source: str,
+    file: str = "<story>",
+    *,
+    provider: str | None = None,
+    template_dir: Path | None = None,
+    read_facts: FactReader = read_file_facts,
+    want_plan: bool = True,
+    parsed: ParsedStory | None = None,
+    policy: ReferencePolicy | None = None,
+) -> Compilation:
+    """Parse, build, check and (if there are no errors) plan and prompt one story.
+
+    `parsed` is the parse of `source` when the caller already has it (the language server
+    parses block by block and reuses unchanged blocks). `policy` says where referenced
+    files may live (default: the story's project folder only; the commands add the user's
+    allowed paths with `storyc.sandbox.policy_for`).
+    """
+    with _no_cyclic_gc():
+        return _analyze(
+            source,
+            file,
+            provider=provider,
+            template_dir=template_dir,
+            read_facts=read_facts,
+            want_plan=want_plan,
+            parsed=parsed,
+            policy=policy,
+        )
+
+
+def _analyze(
+    source: str,
+    file: str = "<story>",
+    *,
+    provider: str | None = None,
+    template_dir: Path | None = None,
+    read_facts: FactReader = read_file_facts,
+    want_plan: bool = True,
+    parsed: ParsedStory | None = None,
+    policy: ReferencePolicy | None = None,
+) -> Compilation:
+    parsed = parsed if parsed is not None else parse_story(source, file)
+    diagnostics = list(parsed.diagnostics)
+    if not parsed.source.strip():
+        diagnostics.append(
+            BY_CODE["E004"].diagnostic(
+                "the story is empty",
+                Span.point(1, 1),
+                file,
+                help="start with `title: ...`, then a `scene` with a `shot` (see `docs/language.md`)",
+            )
+        )
+        return Compilation(file, parsed.source, None, sorted_diagnostics(diagnostics))
+    story, build_diagnostics = build_story(parsed.items, parsed.source, file)
+    diagnostics += build_diagnostics
+    semantic = [
+        *check_header(story, file),
+        *check_keys(story, file),
+        *check_names(story, file),
+        *check_content(story, file),
+    ]
+    # Tabs (E002) drop nothing: the indenter reads them as four spaces.
+    if any(d.is_error and d.code != "E002" for d in parsed.diagnostics):
+        # Lines the parser had to skip may hold the only use of a name or the only action
+        # of a shot; warnings about absence would be noise until the syntax is fixed.
+        semantic = [d for d in semantic if d.code not in _ABSENCE_CODES]
+    diagnostics += semantic
+
+    table = load_table()
+    offering, problems = resolve_offering(story, table, provider or story.header.provider, file)
+    diagnostics += problems
+    policy = policy if policy is not None else ReferencePolicy.for_story(file)
+    result = Compilation(file, parsed.source, story, diagnostics, policy=policy)
+    if offering is None:
+        result.diagnostics = sorted_diagnostics(diagnostics)
+        return result
+    facts = reference_facts(_references(story), policy, read_facts)
+    diagnostics += check_story_against(story, offering, facts, file)
+
+    drafts = group_clips(story, offering)
+    try:
+        prompts = [render_prompt(d, story, offering, template_dir) for d in drafts]
+    except TemplateProblem as exc:
+        diagnostics.append(
+            BY_CODE["T001"].diagnostic(exc.message, Span.point(1, 1), file, help=exc.hint)
+        )
+        result.diagnostics = sorted_diagnostics(diagnostics)
+        return result
+    diagnostics += check_clips(story, offering, drafts, file)
+    diagnostics += check_prompts(story, offering, drafts, prompts, file)
+    result.prompts = prompts
+    result.diagnostics = sorted_diagnostics(diagnostics)
+    if want_plan and not result.has_errors:
+        hashes = {path: fact.sha256 for path, fact in facts.items()}
+        result.plan = finish_plan(story, offering, drafts, prompts, hashes)
+    return result
+
+
+def read_story(path: Path) -> str:
+    """The text of a story file, the one way every command reads one: a regular file of at
+    most 16 MB, UTF-8 with any BOM dropped. Raises `StorycError` (exit 2) otherwise, the
+    subclass `NotUtf8` for bytes that do not decode (see `storyc.language.source`)."""
+    from storyc.language.source import read_story_text
+
+    return read_story_text(path)
+
+
+def compile_file(
+    path: Path,
+    *,
+    provider: str | None = None,
+    template_dir: Path | None = None,
+    policy: ReferencePolicy | None = None,
+) -> Compilation:
+    """Read a story file and run `analyze_source` on it (`policy`: see there)."""
+    from storyc.language.source import NotUtf8
+
+    try:
+        source = read_story(path)
+    except NotUtf8 as exc:  # an E010 diagnostic, shown with its line like any other
+        return Compilation(str(path), exc.source, None, [exc.diagnostic])
+    return analyze_source(
+        source, str(path), provider=provider, template_dir=template_dir, policy=policy
+    )

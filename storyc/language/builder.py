@@ -1,0 +1,561 @@
+"""Syntax tree to typed `Story`: presets, locations and scene cues folded into shots.
+
+Pure: it reads the trees `storyc.language.parse` made and returns the model plus the few diagnostics
+that only this step can see (a header value that is not a number, a duplicate key). Every
+other judgement (unknown keys, names, provider limits) belongs to the checker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+
+from lark import Token, Tree
+
+from storyc.check.diagnostics import Diagnostic, Severity
+from storyc.language.model import (
+    Cameo,
+    Character,
+    Cue,
+    DialogueLine,
+    Header,
+    Location,
+    Preset,
+    Property,
+    Reference,
+    Scene,
+    Shot,
+    Span,
+    Story,
+    Transition,
+)
+
+_REFERENCE = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_\-]*)")
+
+
+def parse_duration_ms(text: str) -> int | None:
+    """`4s`, `3.5s`, `1500ms`, `0:04` or `1:02.5` -> milliseconds; None if malformed."""
+    text = text.strip()
+    try:
+        if ":" in text:
+            minutes, seconds = text.split(":", 1)
+            value = Decimal(minutes) * 60 + Decimal(seconds)
+        elif text.endswith("ms"):
+            return int(Decimal(text[:-2]))
+        elif text.endswith("s"):
+            value = Decimal(text[:-1])
+        else:
+            return None
+    except InvalidOperation:
+        return None
+    return int((value * 1000).to_integral_value())
+
+
+def format_ms(ms: int) -> str:
+    """A duration for humans: `4s`, `3.5s`, `0.25s`."""
+    seconds = Decimal(ms) / 1000
+    text = f"{seconds.normalize():f}"
+    return f"{text}s"
+
+
+def _token_span(token: Token) -> Span:
+    return Span(
+        line=token.line or 1,
+        column=token.column or 1,
+        end_line=token.end_line or token.line or 1,
+        end_column=token.end_column or (token.column or 1) + len(token),
+    )
+
+
+def _tokens(tree: Tree | Token) -> Iterable[Token]:
+    if isinstance(tree, Token):
+        yield tree
+        return
+    for child in tree.children:
+        yield from _tokens(child)
+
+
+def _first_token(tree: Tree | Token) -> Token | None:
+    if isinstance(tree, Token):
+        return tree
+    for child in tree.children:
+        found = _first_token(child)
+        if found is not None:
+            return found
+    return None
+
+
+def _last_token(tree: Tree | Token) -> Token | None:
+    if isinstance(tree, Token):
+        return tree
+    for child in reversed(tree.children):
+        found = _last_token(child)
+        if found is not None:
+            return found
+    return None
+
+
+def _first_last(tree: Tree) -> tuple[Token, Token] | None:
+    # Walks down the tree's edges only: listing every token of a scene, as this did,
+    # was a tenth of the time of building a large story.
+    first = _first_token(tree)
+    if first is None:
+        return None
+    last = _last_token(tree)
+    assert last is not None
+    return first, last
+
+
+def _end(tree: Tree, fallback: Span) -> tuple[int, int]:
+    """Where the last token of `tree` ends (line, column); `fallback`'s end if it has none."""
+    last = _last_token(tree)
+    if last is None:
+        return fallback.end_line, fallback.end_column
+    # As `_token_span(last)` computes them, without building the Span.
+    return last.end_line or last.line or 1, last.end_column or (last.column or 1) + len(last)
+
+
+def _references(text: str, span: Span) -> tuple[Reference, ...]:
+    """`@name` occurrences in a one-line free text whose first character is at `span`."""
+    found = []
+    for match in _REFERENCE.finditer(text):
+        name = match.group(1).rstrip("-")
+        column = span.column + match.start()
+        found.append(Reference(name=name, span=Span.point(span.line, column, len(name) + 1)))
+    return tuple(found)
+
+
+class _Builder:
+    def __init__(self, source: str, file: str):
+        self.lines = source.split("\n")
+        self.file = file
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(
+        self, code: str, name: str, message: str, span: Span, help: str | None = None
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(
+                code=code,
+                name=name,
+                severity=Severity.ERROR,
+                message=message,
+                span=span,
+                file=self.file,
+                help=help,
+            )
+        )
+
+    def line_span(self, first: Token, last: Token) -> Span:
+        """From the first non-blank column of `first`'s line to the end of `last`."""
+        line = first.line or 1
+        text = self.lines[line - 1] if line <= len(self.lines) else ""
+        column = len(text) - len(text.lstrip(" \t")) + 1
+        end = _token_span(last)
+        return Span(line=line, column=column, end_line=end.end_line, end_column=end.end_column)
+
+    def header_line_span(self, line: int) -> Span:
+        text = self.lines[line - 1] if line <= len(self.lines) else ""
+        column = len(text) - len(text.lstrip(" \t")) + 1
+        return Span(line=line, column=column, end_line=line, end_column=len(text.rstrip()) + 1)
+
+    def node_span(self, tree: Tree, fallback_line: int) -> Span:
+        bounds = _first_last(tree)
+        if bounds is None:
+            return self.header_line_span(fallback_line)
+        return self.line_span(*bounds)
+
+    # -- lines ------------------------------------------------------------------------------
+
+    def pair(self, tree: Tree) -> Property:
+        return Property(**self._pair_fields(tree))
+
+    def pair_cue(self, tree: Tree, origin: str = "shot", origin_name: str | None = None) -> Cue:
+        """`cue(pair(tree))` without the intermediate `Property` (a shot has many cues)."""
+        return Cue(**self._pair_fields(tree), origin=origin, origin_name=origin_name)  # type: ignore[arg-type]
+
+    def _pair_fields(self, tree: Tree) -> dict[str, object]:
+        key_token = tree.children[0]
+        assert isinstance(key_token, Token)
+        key_span = _token_span(key_token)
+        if len(tree.children) > 1:
+            value = tree.children[1]
+            assert isinstance(value, Token)
+            text, text_span = str(value), _token_span(value)
+        else:
+            text = ""
+            text_span = Span.point(key_span.line, key_span.end_column + 1, 0)
+        span = Span(
+            line=key_span.line,
+            column=key_span.column,
+            end_line=text_span.end_line,
+            end_column=max(text_span.end_column, key_span.end_column + 1),
+        )
+        return {
+            "key": str(key_token),
+            "text": text,
+            "span": span,
+            "key_span": key_span,
+            "text_span": text_span,
+            "references": _references(text, text_span),
+        }
+
+    def cue(self, prop: Property, origin: str = "shot", origin_name: str | None = None) -> Cue:
+        return Cue(
+            key=prop.key,
+            text=prop.text,
+            span=prop.span,
+            key_span=prop.key_span,
+            text_span=prop.text_span,
+            origin=origin,
+            origin_name=origin_name,  # type: ignore[arg-type]
+            references=prop.references,
+        )
+
+    def body(self, tree: Tree) -> list[Property]:
+        for child in tree.children:
+            if isinstance(child, Tree) and child.data == "body":
+                return [self.pair(p) for p in child.children if isinstance(p, Tree)]
+        return []
+
+    def dialogue(self, tree: Tree) -> DialogueLine:
+        speaker = tree.children[0]
+        assert isinstance(speaker, Token)
+        delivery: str | None = None
+        text_token: Token | None = None
+        for child in tree.children[1:]:
+            if isinstance(child, Tree) and child.data == "delivery":
+                delivery = " ".join(str(t).strip() for t in child.children) or None
+            elif isinstance(child, Token) and child.type == "STRING":
+                text_token = child
+        assert text_token is not None
+        speaker_span = _token_span(speaker)
+        text_span = _token_span(text_token)
+        return DialogueLine(
+            speaker=str(speaker)[1:],
+            delivery=delivery,
+            text=str(text_token)[1:-1],
+            span=self.line_span(speaker, text_token),
+            speaker_span=speaker_span,
+            text_span=text_span,
+            references=(
+                Reference(name=str(speaker)[1:], span=speaker_span),
+                *_references(str(text_token), text_span),
+            ),
+        )
+
+    def transition(self, tree: Tree) -> Transition:
+        tokens = list(_tokens(tree))
+        kinds = [t for t in tokens if t.type in ("CROSSFADE", "FADE", "DIP")]
+        duration = next((t for t in tokens if t.type == "DURATION"), None)
+        ms = parse_duration_ms(str(duration)) if duration is not None else 0
+        kind = str(kinds[0]) if kinds else "cut"
+        return Transition(
+            kind=kind,
+            duration_ms=ms or 0,  # type: ignore[arg-type]
+            span=self.line_span(tokens[0], tokens[-1]),
+        )
+
+    # -- blocks -----------------------------------------------------------------------------
+
+    def header(self, pairs: Sequence[Property]) -> Header:
+        values: dict[str, object] = {}
+        seen: dict[str, Property] = {}
+        for prop in pairs:
+            if prop.key in seen:
+                self.error(
+                    "S108",
+                    "duplicate-header-key",
+                    f"`{prop.key}` is set twice in the header",
+                    prop.key_span,
+                    help=f"keep one; the first is on line {seen[prop.key].span.line}",
+                )
+                continue
+            seen[prop.key] = prop
+            value = prop.text.strip()
+            if prop.key in ("fps", "seed", "takes"):
+                if not value.isdigit():
+                    self.error(
+                        "S113",
+                        "bad-header-value",
+                        f"`{prop.key}` must be a whole number, not `{value}`",
+                        prop.text_span,
+                        help=f"for example `{prop.key}: {24 if prop.key == 'fps' else 1 if prop.key == 'takes' else 42}`",
+                    )
+                    continue
+                values[prop.key] = int(value)
+            elif prop.key == "clips":
+                if value not in ("packed", "per-shot"):
+                    self.error(
+                        "S113",
+                        "bad-header-value",
+                        f"`clips` is `packed` or `per-shot`, not `{value}`",
+                        prop.text_span,
+                    )
+                    continue
+                values[prop.key] = value
+            elif prop.key in ("title", "model", "size", "aspect", "style", "provider"):
+                values[prop.key] = value
+        return Header(**values, properties=tuple(pairs))  # type: ignore[arg-type]
+
+    def shot(
+        self,
+        tree: Tree,
+        index: int,
+        scene_index: int,
+        scene_cues: Sequence[Cue],
+        location: Location | None,
+        presets: dict[str, Preset],
+    ) -> tuple[Shot, list[Transition]]:
+        label: str | None = None
+        duration_token: Token | None = None
+        preset: str | None = None
+        preset_span = from_span = seed_span = None
+        from_image: str | None = None
+        seed: int | None = None
+        takes: int | None = None
+        own: list[Cue] = []
+        dialogue: list[DialogueLine] = []
+        for child in tree.children:
+            if isinstance(child, Token):
+                if child.type == "LABEL":
+                    label = str(child)
+                elif child.type == "DURATION":
+                    duration_token = child
+            elif child.data == "shot_with":
+                tok = child.children[0]
+                assert isinstance(tok, Token)
+                preset, preset_span = str(tok), _token_span(tok)
+            elif child.data == "shot_from":
+                tok = child.children[0]
+                assert isinstance(tok, Token)
+                from_image, from_span = str(tok)[1:-1], _token_span(tok)
+            elif child.data == "shot_seed":
+                tok = child.children[0]
+                assert isinstance(tok, Token)
+                seed, seed_span = int(tok), _token_span(tok)
+            elif child.data == "shot_takes":
+                tok = child.children[0]
+                assert isinstance(tok, Token)
+                takes = int(tok)
+            elif child.data == "pair":
+                own.append(self.pair_cue(child))
+            elif child.data == "dialogue":
+                dialogue.append(self.dialogue(child))
+        assert duration_token is not None
+        duration_ms = parse_duration_ms(str(duration_token)) or 0
+        duration_span = _token_span(duration_token)
+        first_line = duration_span.line
+        header_span = self.header_line_span(first_line)
+        end_line, end_column = _end(tree, header_span)
+
+        layers: list[Sequence[Cue]] = []
+        if location is not None:
+            layers.append(location.cues)
+        layers.append(scene_cues)
+        if preset is not None and preset in presets:
+            layers.append(presets[preset].cues)
+        layers.append(own)
+        effective = _fold_cues(layers)
+        shot = Shot(
+            index=index,
+            scene_index=scene_index,
+            label=label,
+            duration_ms=duration_ms,
+            duration_text=str(duration_token),
+            preset=preset,
+            preset_span=preset_span,
+            from_image=from_image,
+            from_span=from_span,
+            seed=seed,
+            seed_span=seed_span,
+            takes=takes,
+            own_cues=tuple(own),
+            cues=tuple(effective),
+            dialogue=tuple(dialogue),
+            span=Span(
+                line=header_span.line,
+                column=header_span.column,
+                end_line=end_line,
+                end_column=end_column,
+            ),
+            header_span=header_span,
+            duration_span=duration_span,
+        )
+        return shot, []
+
+
+def _fold_cues(layers: Sequence[Sequence[Cue]]) -> list[Cue]:
+    """Later layers win per key: location < scene < preset < the shot's own cues."""
+    by_key: dict[str, list[Cue]] = {}
+    for layer in layers:
+        keys_in_layer: dict[str, list[Cue]] = {}
+        for cue in layer:
+            keys_in_layer.setdefault(cue.key, []).append(cue)
+        by_key.update(keys_in_layer)
+    ordered: list[Cue] = []
+    for cues in by_key.values():
+        ordered.extend(cues)
+    return ordered
+
+
+def _ending_with(scene: Scene, transition: Transition) -> Scene:
+    """The scene with `transition` joining its last shot to whatever follows it."""
+    joins = list(scene.transitions)
+    joins[-1] = transition
+    return scene.model_copy(update={"transitions": tuple(joins)})
+
+
+def build_story(
+    items: Sequence[Tree], source: str, file: str = "<story>"
+) -> tuple[Story, list[Diagnostic]]:
+    """Build the typed story from the parser's top-level items."""
+    b = _Builder(source, file)
+    header_pairs: list[Property] = []
+    cameos: list[Cameo] = []
+    characters: list[Character] = []
+    locations: list[Location] = []
+    presets: list[Preset] = []
+    scene_trees: list[Tree] = []
+    between: dict[int, Transition] = {}
+    """Top-level transitions, keyed by how many scenes precede them."""
+
+    for item in items:
+        kind = item.data
+        if kind == "pair":
+            header_pairs.append(b.pair(item))
+        elif kind == "transition":
+            between[len(scene_trees)] = b.transition(item)
+        elif kind == "scene":
+            scene_trees.append(item)
+        else:
+            name_token = item.children[0]
+            assert isinstance(name_token, Token)
+            name_span = _token_span(name_token)
+            span = b.node_span(item, name_span.line)
+            props = b.body(item)
+            by_key = {p.key: p.text for p in props}
+            if kind == "cameo":
+                path_token = next(
+                    (c for c in item.children[1:] if isinstance(c, Token) and c.type == "STRING"),
+                    None,
+                )
+                cameos.append(
+                    Cameo(
+                        name=str(name_token),
+                        path=str(path_token)[1:-1] if path_token else None,
+                        look=by_key.get("look"),
+                        voice=by_key.get("voice"),
+                        properties=tuple(props),
+                        span=span,
+                        name_span=name_span,
+                        path_span=_token_span(path_token) if path_token else None,
+                    )
+                )
+            elif kind == "character":
+                characters.append(
+                    Character(
+                        name=str(name_token),
+                        look=by_key.get("look"),
+                        voice=by_key.get("voice"),
+                        properties=tuple(props),
+                        span=span,
+                        name_span=name_span,
+                    )
+                )
+            elif kind == "location":
+                cues = tuple(
+                    b.cue(p, "location", str(name_token)) for p in props if p.key != "look"
+                )
+                locations.append(
+                    Location(
+                        name=str(name_token),
+                        look=by_key.get("look"),
+                        cues=cues,
+                        properties=tuple(props),
+                        span=span,
+                        name_span=name_span,
+                    )
+                )
+            elif kind == "preset":
+                presets.append(
+                    Preset(
+                        name=str(name_token),
+                        cues=tuple(b.cue(p, "preset", str(name_token)) for p in props),
+                        span=span,
+                        name_span=name_span,
+                    )
+                )
+
+    location_by_name = {loc.name: loc for loc in locations}
+    preset_by_name = {p.name: p for p in presets}
+    scenes: list[Scene] = []
+    shot_index = 0
+    for scene_number, tree in enumerate(scene_trees, start=1):
+        title: str | None = None
+        location_name: str | None = None
+        location_span: Span | None = None
+        scene_cues: list[Cue] = []
+        shots: list[Shot] = []
+        transitions: list[Transition | None] = []
+        first_token = _first_token(tree)
+        header_span = b.header_line_span(first_token.line or 1) if first_token else Span.point(1, 1)
+        location_obj: Location | None = None
+        for child in tree.children:
+            if isinstance(child, Token) and child.type == "STRING":
+                title = str(child)[1:-1]
+            elif isinstance(child, Tree) and child.data == "scene_at":
+                tok = child.children[0]
+                assert isinstance(tok, Token)
+                location_name, location_span = str(tok), _token_span(tok)
+                location_obj = location_by_name.get(location_name)
+            elif isinstance(child, Tree) and child.data == "pair":
+                scene_cues.append(b.pair_cue(child, "scene", title))
+            elif isinstance(child, Tree) and child.data == "shot":
+                shot_index += 1
+                shot, _ = b.shot(
+                    child, shot_index, scene_number, scene_cues, location_obj, preset_by_name
+                )
+                shots.append(shot)
+                transitions.append(None)
+            elif isinstance(child, Tree) and child.data == "transition":
+                transition = b.transition(child)
+                if transitions:
+                    transitions[-1] = transition
+                elif scenes and scenes[-1].shots:
+                    scenes[-1] = _ending_with(scenes[-1], transition)
+        end_line, end_column = _end(tree, header_span)
+        scenes.append(
+            Scene(
+                index=scene_number,
+                title=title,
+                location=location_name,
+                location_span=location_span,
+                cues=tuple(scene_cues),
+                shots=tuple(shots),
+                transitions=tuple(transitions),
+                span=Span(
+                    line=header_span.line,
+                    column=header_span.column,
+                    end_line=end_line,
+                    end_column=end_column,
+                ),
+                header_span=header_span,
+            )
+        )
+
+    for preceding, transition in between.items():
+        if 1 <= preceding <= len(scenes) and scenes[preceding - 1].shots:
+            scenes[preceding - 1] = _ending_with(scenes[preceding - 1], transition)
+
+    story = Story(
+        path=file,
+        header=b.header(header_pairs),
+        cameos=tuple(cameos),
+        characters=tuple(characters),
+        locations=tuple(locations),
+        presets=tuple(presets),
+        scenes=tuple(scenes),
+    )
+    return story, b.diagnostics

@@ -1,0 +1,225 @@
+"""The typed story: what a `.story` file means, every node with its source span.
+
+Built from the syntax tree by `storyc.language.builder`; read by the checker, the planner and the
+editor tooling. Times are integer milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Span(Node):
+    """A source range: 1-based lines and columns, the end column exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, line: int, column: int, width: int = 1) -> Span:
+        return cls(line=line, column=column, end_line=line, end_column=column + width)
+
+    def contains(self, line: int, column: int) -> bool:
+        if (line, column) < (self.line, self.column):
+            return False
+        return (line, column) < (self.end_line, self.end_column)
+
+
+CUE_KEYS: tuple[str, ...] = (
+    "camera",
+    "lens",
+    "light",
+    "action",
+    "ambient",
+    "sfx",
+    "music",
+    "grade",
+    "note",
+)
+"""The keys a shot (or a preset, location or scene) may carry, in prompt order."""
+
+AUDIO_CUE_KEYS: frozenset[str] = frozenset({"ambient", "sfx", "music"})
+
+CueOrigin = Literal["shot", "preset", "location", "scene"]
+
+
+class Reference(Node):
+    """One `@name` (or `@name's`) inside free text or a dialogue speaker."""
+
+    name: str
+    span: Span
+
+
+class Cue(Node):
+    key: str
+    text: str
+    span: Span
+    key_span: Span
+    text_span: Span
+    origin: CueOrigin = "shot"
+    """Where the cue came from once presets and locations are folded into a shot."""
+    origin_name: str | None = None
+    references: tuple[Reference, ...] = ()
+
+
+class DialogueLine(Node):
+    speaker: str
+    delivery: str | None
+    text: str
+    span: Span
+    speaker_span: Span
+    text_span: Span
+    references: tuple[Reference, ...] = ()
+
+
+class Transition(Node):
+    kind: Literal["cut", "crossfade", "fade", "dip"]
+    duration_ms: int = 0
+    span: Span
+
+
+class Property(Node):
+    """A `key: text` line in a header or declaration body."""
+
+    key: str
+    text: str
+    span: Span
+    key_span: Span
+    text_span: Span
+    references: tuple[Reference, ...] = ()
+
+
+class Header(Node):
+    title: str | None = None
+    model: str = "sora-2"
+    size: str | None = None
+    aspect: str | None = None
+    fps: int | None = None
+    style: str | None = None
+    seed: int | None = None
+    provider: str = "preview"
+    clips: Literal["packed", "per-shot"] = "packed"
+    takes: int = 1
+    properties: tuple[Property, ...] = ()
+    """Every header line as written, for spans and for the checker's unknown-key rule."""
+
+    def span_of(self, key: str) -> Span | None:
+        for prop in self.properties:
+            if prop.key == key:
+                return prop.span
+        return None
+
+
+class Cameo(Node):
+    name: str
+    path: str | None
+    look: str | None = None
+    voice: str | None = None
+    properties: tuple[Property, ...] = ()
+    span: Span
+    name_span: Span
+    path_span: Span | None = None
+
+
+class Character(Node):
+    name: str
+    look: str | None = None
+    voice: str | None = None
+    properties: tuple[Property, ...] = ()
+    span: Span
+    name_span: Span
+
+
+class Location(Node):
+    name: str
+    look: str | None = None
+    cues: tuple[Cue, ...] = ()
+    properties: tuple[Property, ...] = ()
+    span: Span
+    name_span: Span
+
+
+class Preset(Node):
+    name: str
+    cues: tuple[Cue, ...] = ()
+    span: Span
+    name_span: Span
+
+
+class Shot(Node):
+    index: int
+    """1-based position of the shot in the whole story."""
+    scene_index: int
+    label: str | None
+    duration_ms: int
+    duration_text: str
+    preset: str | None = None
+    preset_span: Span | None = None
+    from_image: str | None = None
+    from_span: Span | None = None
+    seed: int | None = None
+    seed_span: Span | None = None
+    takes: int | None = None
+    own_cues: tuple[Cue, ...] = ()
+    """The cues written in the shot itself, as written."""
+    cues: tuple[Cue, ...] = ()
+    """The effective cues: location, scene and preset cues folded in under the shot's own."""
+    dialogue: tuple[DialogueLine, ...] = ()
+    span: Span
+    header_span: Span
+    duration_span: Span
+
+    def cue(self, key: str) -> str | None:
+        texts = [c.text for c in self.cues if c.key == key]
+        return "; ".join(texts) if texts else None
+
+    @property
+    def name(self) -> str:
+        return f"{self.label} ({self.duration_text})" if self.label else self.duration_text
+
+
+class Scene(Node):
+    index: int
+    title: str | None
+    location: str | None = None
+    location_span: Span | None = None
+    cues: tuple[Cue, ...] = ()
+    shots: tuple[Shot, ...] = ()
+    transitions: tuple[Transition | None, ...] = ()
+    """`transitions[i]` joins `shots[i]` to the next shot (or the next scene's first shot);
+    None means a plain cut that was not written out."""
+    span: Span
+    header_span: Span
+
+
+class Story(Node):
+    path: str = "<story>"
+    header: Header = Field(default_factory=Header)
+    cameos: tuple[Cameo, ...] = ()
+    characters: tuple[Character, ...] = ()
+    locations: tuple[Location, ...] = ()
+    presets: tuple[Preset, ...] = ()
+    scenes: tuple[Scene, ...] = ()
+
+    @property
+    def shots(self) -> tuple[Shot, ...]:
+        return tuple(shot for scene in self.scenes for shot in scene.shots)
+
+    def cameo(self, name: str) -> Cameo | None:
+        return next((c for c in self.cameos if c.name == name), None)
+
+    def character(self, name: str) -> Character | None:
+        return next((c for c in self.characters if c.name == name), None)
+
+    def declared_names(self) -> dict[str, Cameo | Character]:
+        names: dict[str, Cameo | Character] = {c.name: c for c in self.characters}
+        names.update({c.name: c for c in self.cameos})
+        return names

@@ -1,0 +1,561 @@
+"""Text to syntax tree, and syntax errors a writer can read.
+
+Lark LALR(1) with the contextual lexer and an `Indenter` postlex; the parser is built once
+per process and cached on disk by Lark. A file that fails to parse is parsed again one
+top-level block at a time, so one broken shot never hides the diagnostics of the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import ClassVar
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.indenter import Indenter
+
+from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
+from storyc.language.model import CUE_KEYS, Span
+from storyc.resources import grammar_path
+
+TAB_WIDTH = 4
+BLOCK_KEYWORDS = ("cameo", "character", "location", "preset", "scene", "shot")
+TRANSITION_WORDS = ("cut", "crossfade", "fade", "dip")
+
+
+class IndentationError_(Exception):
+    """An indentation that matches no enclosing block (raised by the indenter)."""
+
+    def __init__(self, line: int, column: int, expected: list[int]):
+        super().__init__(f"unexpected dedent on line {line}")
+        self.line = line
+        self.column = column
+        self.expected = expected
+
+
+class StoryIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types: ClassVar[list[str]] = []
+    CLOSE_PAREN_types: ClassVar[list[str]] = []
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = TAB_WIDTH
+
+    def handle_NL(self, token: Token):  # type: ignore[no-untyped-def]
+        # Lark's own DedentError carries no position; ours says where.
+        indent_str = token.rsplit("\n", 1)[1]
+        indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+        if indent < self.indent_level[-1] and indent not in self.indent_level:
+            line = (token.end_line or token.line or 1) if "\n" in token else token.line or 1
+            raise IndentationError_(line, indent + 1, list(self.indent_level))
+        yield from super().handle_NL(token)
+
+
+@cache
+def story_parser() -> Lark:
+    """The LALR parser, built once; Lark caches the compiled tables on disk."""
+    cache_dir = Path(tempfile.gettempdir()) / "storyc-lark-cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return Lark.open(
+        str(grammar_path()),
+        parser="lalr",
+        lexer="contextual",
+        postlex=StoryIndenter(),
+        propagate_positions=False,
+        maybe_placeholders=False,
+        cache=str(cache_dir / f"story-{_grammar_digest()}.lark.cache"),
+    )
+
+
+@cache
+def _grammar_digest() -> str:
+    from storyc.providers.uploads import file_sha256
+
+    return file_sha256(grammar_path())[:16]
+
+
+@dataclass(frozen=True)
+class ParsedStory:
+    """The syntax trees of a file (one per top-level item) and its syntax diagnostics."""
+
+    items: list[Tree]
+    diagnostics: list[Diagnostic]
+    source: str
+
+
+def parse_story(source: str, file: str = "<story>") -> ParsedStory:
+    """Parse `.story` text. Never raises on bad input: problems come back as diagnostics."""
+    source = source.replace("\r\n", "\n").replace("\r", "\n")
+    diagnostics = _tab_diagnostics(source, file)
+    if "\x00" in source:
+        at = source.index("\x00")
+        line = source.count("\n", 0, at) + 1
+        column = at - source.rfind("\n", 0, at)  # the caret points at the NUL itself
+        diagnostics.append(
+            _syntax(
+                file,
+                "E001",
+                "syntax-error",
+                "this is not a text file (it has NUL bytes)",
+                Span.point(line, column),
+                help="a .story file is plain UTF-8 text",
+            )
+        )
+        return ParsedStory([], diagnostics, source)
+    try:
+        tree = story_parser().parse(source + "\n")
+        return ParsedStory(list(tree.children), diagnostics, source)
+    except (UnexpectedInput, IndentationError_):
+        pass
+    items: list[Tree] = []
+    for start_line, block in split_blocks(source):
+        block_items, block_diagnostics = parse_block(start_line, block, file, source)
+        if block_diagnostics:
+            block_items, block_diagnostics = _recover_block(
+                start_line, block, file, source, block_diagnostics
+            )
+        items.extend(block_items)
+        diagnostics.extend(block_diagnostics)
+    return ParsedStory(items, diagnostics, source)
+
+
+MAX_RECOVERIES = 5
+
+
+def _recover_block(
+    start_line: int, block: str, file: str, source: str, found: list[Diagnostic]
+) -> tuple[list[Tree], list[Diagnostic]]:
+    """Blank the line that breaks a block (and its body, if it opens one) and parse again.
+
+    This keeps the rest of a scene whose one shot is broken, so its other shots are still
+    checked (and its characters still count as used), and it finds a few more errors in
+    the same block instead of stopping at the first.
+    """
+    lines = block.split("\n")
+    diagnostics = list(found)
+    for _ in range(MAX_RECOVERIES):
+        index = diagnostics[-1].span.line - start_line
+        if not 0 <= index < len(lines) or not lines[index].strip():
+            return [], diagnostics
+        own = len(lines[index]) - len(lines[index].lstrip(" \t"))
+        lines[index] = ""
+        for j in range(index + 1, len(lines)):
+            if lines[j].strip() and len(lines[j]) - len(lines[j].lstrip(" \t")) <= own:
+                break
+            lines[j] = ""
+        items, more = parse_block(start_line, "\n".join(lines), file, source)
+        if not more:
+            return items, diagnostics
+        if more[0].span.line <= diagnostics[-1].span.line:
+            return [], diagnostics
+        diagnostics.append(more[0])
+    return [], diagnostics
+
+
+def parse_block(
+    start_line: int, block: str, file: str = "<story>", source: str | None = None
+) -> tuple[list[Tree], list[Diagnostic]]:
+    """Parse one top-level block (from `split_blocks`) where it stands in the file.
+
+    The block is padded with newlines so that positions are those of the whole file; the
+    language server caches the result per (start line, text). `source` (the whole file)
+    only words the messages; tab diagnostics are not made here.
+    """
+    padded = "\n" * (start_line - 1) + block + "\n"
+    context = source if source is not None else padded
+    try:
+        tree = story_parser().parse(padded)
+    except IndentationError_ as exc:
+        return [], [_indentation_diagnostic(exc, context, file)]
+    except UnexpectedInput as exc:
+        return [], [describe_syntax_error(exc, context, file)]
+    return list(tree.children), []
+
+
+BlockParser = Callable[[int, str, str], tuple[list[Tree], list[Diagnostic]]]
+
+
+def parse_story_in_blocks(
+    source: str, file: str = "<story>", block_parser: BlockParser | None = None
+) -> ParsedStory:
+    """`parse_story` without the whole-file attempt: every block goes through `block_parser`
+    (`parse_block` by default; the language server passes a caching one)."""
+    source = source.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in source:
+        return parse_story(source, file)
+    parse_one = block_parser or (lambda line, block, name: parse_block(line, block, name, source))
+    diagnostics = _tab_diagnostics(source, file)
+    items: list[Tree] = []
+    for start_line, block in split_blocks(source):
+        block_items, block_diagnostics = parse_one(start_line, block, file)
+        items.extend(block_items)
+        diagnostics.extend(block_diagnostics)
+    return ParsedStory(items, diagnostics, source)
+
+
+_COMMENT_LINE = re.compile(r"[ \t]*(#(?=[ \t]|$).*)?$")
+
+
+def split_blocks(source: str) -> list[tuple[int, str]]:
+    """Split into top-level blocks: a block starts at a line with text in column 1.
+
+    Comment and blank lines belong to the block before them. Returns (first line, text).
+    """
+    blocks: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(source.split("\n"), start=1):
+        starts_block = bool(line) and not line[0].isspace() and not _COMMENT_LINE.match(line)
+        if starts_block or not blocks:
+            blocks.append((number, [line]))
+        else:
+            blocks[-1][1].append(line)
+    return [(start, "\n".join(lines)) for start, lines in blocks]
+
+
+def _syntax(
+    file: str,
+    code: str,
+    name: str,
+    message: str,
+    span: Span,
+    *,
+    help: str | None = None,
+    fix: Fix | None = None,
+    data: dict[str, object] | None = None,
+) -> Diagnostic:
+    return Diagnostic(
+        data=data,
+        code=code,
+        name=name,
+        severity=Severity.ERROR,
+        message=message,
+        span=span,
+        file=file,
+        help=help,
+        fix=fix,
+    )
+
+
+def _tab_diagnostics(source: str, file: str) -> list[Diagnostic]:
+    found = []
+    for number, line in enumerate(source.split("\n"), start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent and line.strip():
+            found.append(
+                _syntax(
+                    file,
+                    "E002",
+                    "tab-indentation",
+                    "a tab in the indentation: indent with spaces only",
+                    Span(line=number, column=1, end_line=number, end_column=len(indent) + 1),
+                    help=f"replace each tab with {TAB_WIDTH} spaces (`storyc fmt` does it)",
+                    fix=Fix(
+                        title="replace tabs with spaces",
+                        edits=(
+                            Edit(
+                                span=Span(
+                                    line=number,
+                                    column=1,
+                                    end_line=number,
+                                    end_column=len(indent) + 1,
+                                ),
+                                text=indent.replace("\t", " " * TAB_WIDTH),
+                            ),
+                        ),
+                    ),
+                )
+            )
+    return found
+
+
+def _indentation_diagnostic(exc: IndentationError_, source: str, file: str) -> Diagnostic:
+    levels = ", ".join(str(level) for level in exc.expected)
+    return _syntax(
+        file,
+        "E005",
+        "bad-indentation",
+        "this line's indentation matches no enclosing block",
+        Span(line=exc.line, column=1, end_line=exc.line, end_column=exc.column),
+        help=f"indent it like a line above it (blocks here are indented by {levels} spaces)",
+    )
+
+
+def _line_text(source: str, line: int) -> str:
+    lines = source.split("\n")
+    return lines[line - 1] if 1 <= line <= len(lines) else ""
+
+
+_WORD = re.compile(r"[A-Za-z_@][A-Za-z0-9_\-]*")
+
+
+def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
+    matches = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagnostic:
+    """Turn Lark's exception into one diagnostic with words a writer knows."""
+    if isinstance(exc, UnexpectedEOF) or getattr(exc, "line", -1) in (-1, None):
+        last = max(1, source.rstrip("\n").count("\n") + 1)
+        return _syntax(
+            file,
+            "E001",
+            "syntax-error",
+            "the story ends in the middle of a line",
+            Span.point(last, 1),
+        )
+    line = int(exc.line)
+    column = int(exc.column)
+    text = _line_text(source, line)
+    stripped = text.lstrip(" \t")
+    first_col = len(text) - len(stripped) + 1
+    first_word_match = _WORD.match(stripped)
+    first_word = first_word_match.group(0) if first_word_match else ""
+    expected = _expected_words(exc)
+    label = _match_example(exc)
+
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "_INDENT":
+        line = exc.token.end_line or line
+        text = _line_text(source, line)
+        first_col = len(text) - len(text.lstrip(" \t")) + 1
+        return _syntax(
+            file,
+            "E005",
+            "bad-indentation",
+            "this line is indented more than the line above allows",
+            Span(line=line, column=1, end_line=line, end_column=first_col),
+            help="only the lines inside a block (`shot ...:`, `scene ...:`, a "
+            "declaration) are indented, all by the same amount",
+        )
+
+    char = text[column - 1] if 0 < column <= len(text) else ""
+    if char == '"' and text.count('"', column - 1) % 2 == 1:
+        return _syntax(
+            file,
+            "E003",
+            "unterminated-quote",
+            "this quote is never closed",
+            Span(line=line, column=column, end_line=line, end_column=len(text) + 1),
+            help='close it with `"` on the same line',
+            fix=Fix(
+                title='add the closing `"`',
+                edits=(Edit(span=Span.point(line, len(text.rstrip()) + 1, 0), text='"'),),
+            ),
+        )
+
+    # A block keyword or cue key misspelled at the start of the line.
+    if first_word and column > first_col and first_word.lower() not in BLOCK_KEYWORDS:
+        looks_like_block = stripped.rstrip().endswith(":") and " " in stripped.split(":")[0]
+        guess = _did_you_mean(first_word, BLOCK_KEYWORDS) if looks_like_block else None
+        if guess:
+            return _syntax(
+                file,
+                "E007",
+                "unknown-block",
+                f"`{first_word}` starts no block; did you mean `{guess}`?",
+                Span(
+                    line=line,
+                    column=first_col,
+                    end_line=line,
+                    end_column=first_col + len(first_word),
+                ),
+                help=f"blocks start with one of: {', '.join(BLOCK_KEYWORDS)}",
+                fix=Fix(
+                    title=f"replace with `{guess}`",
+                    edits=(
+                        Edit(
+                            span=Span(
+                                line=line,
+                                column=first_col,
+                                end_line=line,
+                                end_column=first_col + len(first_word),
+                            ),
+                            text=guess,
+                        ),
+                    ),
+                ),
+                data={"name": first_word, "candidates": [guess]},
+            )
+
+    if label == "missing-duration" or (first_word == "shot" and "DURATION" in expected):
+        found = _token_text(text, column).rstrip(":")
+        return _syntax(
+            file,
+            "E008",
+            "bad-duration",
+            f"`{found}` is not a duration; write `4s`, `3.5s`, `1500ms` or `0:04`"
+            if found[:1].isdigit()
+            else "a shot needs a duration after its label, like `4s`, `3.5s`, `1500ms` or `0:04`",
+            Span(
+                line=line,
+                column=column,
+                end_line=line,
+                end_column=column + max(1, len(_token_text(text, column))),
+            ),
+            help='write the shot line as `shot [label] DURATION [with PRESET] [from "image.png"] [seed N]:`',
+        )
+    if first_word in TRANSITION_WORDS and "DURATION" in expected:
+        return _syntax(
+            file,
+            "E008",
+            "bad-duration",
+            f"`{first_word}` needs a duration, like `{first_word} 0.5s`"
+            if first_word != "cut"
+            else "a transition needs a duration, like `cut crossfade 0.5s`",
+            Span(line=line, column=column, end_line=line, end_column=len(text) + 1),
+            help="transitions are `cut`, `cut crossfade D`, `cut fade D` or `cut dip D`",
+        )
+    if first_word.startswith("@") and "STRING" in expected:
+        return _syntax(
+            file,
+            "E009",
+            "unquoted-dialogue",
+            "dialogue is written in double quotes",
+            Span(line=line, column=column, end_line=line, end_column=len(text) + 1),
+            help=f'write it as `{first_word} (delivery): "the line"`',
+            fix=Fix(
+                title="quote the line",
+                edits=(
+                    Edit(
+                        span=Span(
+                            line=line,
+                            column=column,
+                            end_line=line,
+                            end_column=len(text.rstrip()) + 1,
+                        ),
+                        text='"' + text[column - 1 :].rstrip().replace('"', "'") + '"',
+                    ),
+                ),
+            ),
+        )
+    if expected == {":"} or label == "missing-colon":
+        key = first_word or "this line"
+        after = first_col + len(first_word)
+        is_cue = first_word in CUE_KEYS
+        return _syntax(
+            file,
+            "E006",
+            "missing-colon",
+            f"expected `:` after `{key}`",
+            Span.point(line, after if is_cue else column),
+            help="cue lines are written `key: text`, block lines end with `:`",
+            fix=Fix(title="insert `:`", edits=(Edit(span=Span.point(line, after, 0), text=":"),))
+            if is_cue
+            else None,
+        )
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL" and ":" in expected:
+        return _syntax(
+            file,
+            "E006",
+            "missing-colon",
+            "this block line must end with `:`",
+            Span.point(line, len(text.rstrip()) + 1),
+            help="block lines (`scene`, `shot`, declarations) end with `:`",
+            fix=Fix(
+                title="append `:`",
+                edits=(Edit(span=Span.point(line, len(text.rstrip()) + 1, 0), text=":"),),
+            ),
+        )
+    if (isinstance(exc, UnexpectedToken) and exc.token.type == "DEDENT") or not stripped:
+        return _syntax(
+            file, "E001", "syntax-error", "a block here has nothing inside it", Span.point(line, 1)
+        )
+    found = _token_text(text, column) or "end of line"
+    wanted = _describe_expected(expected)
+    return _syntax(
+        file,
+        "E001",
+        "syntax-error",
+        f"unexpected `{found}`" + (f"; expected {wanted}" if wanted else ""),
+        Span(line=line, column=column, end_line=line, end_column=column + max(1, len(found))),
+        help="see `docs/language.md` for the shape of each line",
+    )
+
+
+def _token_text(text: str, column: int) -> str:
+    rest = text[column - 1 :] if column >= 1 else ""
+    match = re.match(r"\S+", rest)
+    return match.group(0) if match else ""
+
+
+_TERMINAL_WORDS = {
+    "COLON": ":",
+    "NAME": "a name",
+    "LABEL": "a shot label",
+    "DURATION": "a duration",
+    "STRING": 'a quoted "text"',
+    "TEXT": "text",
+    "REF": "an `@name`",
+    "INT": "a number",
+    "_NL": "the end of the line",
+    "_INDENT": "an indented line",
+    "_DEDENT": "less indentation",
+    "DELIVERY": "a delivery",
+    "LPAR": "(",
+    "RPAR": ")",
+    "CUT": "`cut`",
+    "CROSSFADE": "`crossfade`",
+    "FADE": "`fade`",
+    "DIP": "`dip`",
+}
+
+
+def _expected_words(exc: UnexpectedInput) -> set[str]:
+    names: set[str] = set()
+    raw = (
+        getattr(exc, "accepts", None)
+        or getattr(exc, "expected", None)
+        or getattr(exc, "allowed", None)
+        or ()
+    )
+    parser = story_parser()
+    for name in raw:
+        if name in _TERMINAL_WORDS and _TERMINAL_WORDS[name] == ":":
+            names.add(":")
+            continue
+        try:
+            pattern = parser.get_terminal(name).pattern
+        except KeyError:
+            names.add(name)
+            continue
+        if pattern.type == "str":
+            names.add(pattern.value)
+        else:
+            names.add(name)
+    return names
+
+
+def _describe_expected(expected: set[str]) -> str:
+    words = sorted(
+        {_TERMINAL_WORDS.get(e, f"`{e}`" if e.islower() or e == ":" else e) for e in expected}
+    )
+    return ", ".join(words[:6])
+
+
+# Labelled bad examples: Lark's match_examples finds the one that fails in the same parser
+# state as the writer's text, which tells us what kind of mistake it is.
+SYNTAX_EXAMPLES: dict[str, list[str]] = {
+    "missing-colon": [
+        "title Morning\n",
+        'scene "A":\n    shot 4s:\n        camera slow dolly\n',
+        "preset p:\n    light warm\n",
+    ],
+    "missing-duration": [
+        'scene "A":\n    shot wide:\n        action: x\n',
+        'scene "A":\n    shot:\n        action: x\n',
+    ],
+}
+
+
+def _match_example(exc: UnexpectedInput) -> str | None:
+    try:
+        return exc.match_examples(
+            lambda text: story_parser().parse(text), SYNTAX_EXAMPLES, use_accepts=True
+        )
+    except Exception:
+        return None

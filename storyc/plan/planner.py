@@ -1,0 +1,401 @@
+"""Shots to clips: which shots share a render, at what length, with what slack and cost.
+
+Pure. `group_clips` decides the grouping and the times; `finish_plan` adds the prompts,
+the content ids and the request bodies and returns the `ClipPlan` that `plan.json` holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storyc.language.model import AUDIO_CUE_KEYS, Shot, Story, Transition
+from storyc.plan.capabilities import Offering, aspect_ratio, resolution_label, size_for_aspect
+from storyc.plan.schema import (
+    CameoReference,
+    Clip,
+    ClipPlan,
+    PlanHeader,
+    PlannedDialogue,
+    PlannedShot,
+    PlannedTransition,
+)
+
+DEFAULT_SIZE = "1280x720"
+
+
+@dataclass
+class ClipDraft:
+    """A clip before its prompt is written: its shots, timings and settings."""
+
+    index: int
+    scene_index: int
+    scene_title: str
+    shots: list[Shot]
+    seed: int | None
+    input_reference: str | None = None
+    transition: Transition | None = None
+    cameo_names: list[str] = field(default_factory=list)
+
+    @property
+    def duration_ms(self) -> int:
+        return sum(s.duration_ms for s in self.shots)
+
+
+def story_size(story: Story, offering: Offering | None) -> str:
+    """The output size: `size:` wins, then `aspect:`, then 1280x720 (or the model's first)."""
+    if story.header.size:
+        return story.header.size
+    if offering is not None:
+        if story.header.aspect:
+            found = size_for_aspect(offering, story.header.aspect)
+            if found:
+                return found
+        if DEFAULT_SIZE not in offering.sizes:
+            return offering.sizes[0]
+    return DEFAULT_SIZE
+
+
+def cameos_in(shots: Sequence[Shot], story: Story) -> list[str]:
+    """Declared cameos (with a reference file) named in these shots, in order of first mention."""
+    found: dict[str, None] = {}
+    for shot in shots:
+        _mentions(shot, found)
+    with_file = _cameos_with_file(story)
+    return [name for name in found if name in with_file]
+
+
+def _mentions(shot: Shot, found: dict[str, None]) -> None:
+    """Add the names `shot` mentions (cues, then dialogue) to `found`, in order."""
+    for cue in shot.cues:
+        if cue.key == "note":  # notes are for humans and never reach the model
+            continue
+        for ref in cue.references:
+            found.setdefault(ref.name)
+    for line in shot.dialogue:
+        for ref in line.references:
+            found.setdefault(ref.name)
+
+
+def _cameos_with_file(story: Story) -> set[str]:
+    """Names whose declaration is a cameo with a reference file (the first one of a name
+    wins, as `Story.cameo` finds it)."""
+    first: dict[str, bool] = {}
+    for cameo in story.cameos:
+        first.setdefault(cameo.name, bool(cameo.path))
+    return {name for name, has_file in first.items() if has_file}
+
+
+def _is_cut(transition: Transition | None) -> bool:
+    return transition is None or transition.kind == "cut"
+
+
+def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
+    """Group shots into clips.
+
+    `per-shot`: one clip a shot. `packed`: consecutive shots of one scene share a clip while
+    it stays within the longest length the model renders, the joins are plain cuts, the
+    seed is the same, no later shot needs its own first frame, and the clip names no more
+    cameos than the provider takes at once.
+    """
+    packed = story.header.clips == "packed"
+    longest = offering.longest_ms
+    max_cameos = offering.max_cameos if offering.cameo_mode != "none" else None
+    with_file = _cameos_with_file(story)
+    drafts: list[ClipDraft] = []
+    for scene in story.scenes:
+        current: ClipDraft | None = None
+        current_ms = 0
+        current_cameos: set[str] = set()  # the cameos with a file it names, as `cameos_in` counts
+        for position, shot in enumerate(scene.shots):
+            seed = shot.seed if shot.seed is not None else story.header.seed
+            mentioned: dict[str, None] = {}
+            _mentions(shot, mentioned)
+            shot_cameos = with_file.intersection(mentioned)
+            joins_previous = (
+                packed
+                and current is not None
+                and _is_cut(current.transition)
+                and current_ms + shot.duration_ms <= longest
+                # A different seed needs its own request, but only where seeds are sent.
+                and (current.seed == seed or not offering.takes_seed)
+                and shot.from_image is None
+                and (max_cameos is None or len(current_cameos | shot_cameos) <= max_cameos)
+            )
+            if current is not None and joins_previous:
+                current.shots.append(shot)
+                current_ms += shot.duration_ms
+                current_cameos |= shot_cameos
+            else:
+                current = ClipDraft(
+                    index=len(drafts) + 1,
+                    scene_index=scene.index,
+                    scene_title=scene.title or f"Scene {scene.index}",
+                    shots=[shot],
+                    seed=seed,
+                    input_reference=shot.from_image,
+                )
+                drafts.append(current)
+                current_ms = shot.duration_ms
+                current_cameos = shot_cameos
+            current.transition = scene.transitions[position]
+    for draft in drafts:
+        draft.cameo_names = cameos_in(draft.shots, story)
+    return drafts
+
+
+def clip_has_sound(draft: ClipDraft, offering: Offering) -> bool:
+    if offering.audio == "none":
+        return False
+    if offering.audio == "always":
+        return True
+    return any(cue.key in AUDIO_CUE_KEYS for shot in draft.shots for cue in shot.cues) or any(
+        shot.dialogue for shot in draft.shots
+    )
+
+
+def reference_path(story: Story, relative: str) -> Path:
+    """A referenced file as the story names it, made absolute (symlinks not followed)."""
+    base = Path(story.path).parent if story.path not in ("<story>", "") else Path.cwd()
+    return (base / relative).absolute()
+
+
+def resolve_path(story: Story, relative: str) -> Path:
+    """A referenced file with every symlink followed: what would really be read."""
+    written = reference_path(story, relative)
+    try:
+        return written.resolve()
+    except (RuntimeError, OSError):  # a symlink loop: the sandbox reports it
+        return written
+
+
+def content_id(fields: Mapping[str, object]) -> str:
+    """A short stable hash of everything that changes the rendered pixels."""
+    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def request_body(clip_fields: Mapping[str, object], offering: Offering) -> dict[str, object]:
+    """The request the clip's provider would receive, with files named, not inlined."""
+    provider = offering.mirrors or offering.provider
+    size = str(clip_fields["size"])
+    seconds = clip_fields["seconds"]
+    prompt = clip_fields["prompt"]
+    seed = clip_fields["seed"]
+    image = clip_fields["input_reference"]
+    cameos = list(clip_fields["cameos"])  # type: ignore[call-overload]
+    if provider == "openai":
+        body: dict[str, object] = {
+            "model": offering.api_model,
+            "prompt": prompt,
+            "seconds": seconds,
+            "size": size,
+        }
+        if image:
+            body["input_reference"] = f"@{Path(str(image)).name}"
+        if cameos:
+            body["characters"] = [{"id": f"<character id of {name}>"} for name in cameos]
+        return body
+    if provider == "fal":
+        app = offering.api_model
+        body = {
+            "prompt": prompt,
+            "duration": seconds,
+            "aspect_ratio": aspect_ratio(size),
+            "resolution": resolution_label(size),
+        }
+        if offering.audio == "optional":
+            body["generate_audio"] = bool(clip_fields["audio"])
+        if seed is not None:
+            body["seed"] = seed
+        if image and offering.first_frame:
+            app = offering.api_model_image or app
+            body[offering.first_frame] = f"<uploaded {Path(str(image)).name}>"
+        if cameos and offering.cameo_mode == "image_urls" and not image:
+            app = offering.api_model_reference or app
+            body["image_urls"] = [f"<uploaded reference of {name}>" for name in cameos]
+        if cameos and offering.cameo_mode == "elements" and image:
+            body["elements"] = [
+                {
+                    "frontal_image_url": f"<uploaded reference of {name}>",
+                    "reference_image_urls": [f"<uploaded reference of {name}>"],
+                }
+                for name in cameos
+            ]
+        return {"app": app, "input": body}
+    if provider == "prodia":
+        config: dict[str, object] = {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio(size),
+            "duration": seconds,
+        }
+        if offering.family == "sora" and "pro" in offering.model:
+            config["resolution"] = resolution_label(size)
+        if seed is not None:
+            config["seed"] = seed
+        job_type = offering.api_model
+        if image:
+            job_type = offering.api_model_image or job_type
+            config["image"] = Path(str(image)).name
+        return {"type": job_type, "config": config}
+    return {"prompt": prompt, "seconds": seconds, "size": size}
+
+
+def finish_plan(
+    story: Story,
+    offering: Offering,
+    drafts: Sequence[ClipDraft],
+    prompts: Sequence[str],
+    file_hashes: Mapping[Path, str | None],
+) -> ClipPlan:
+    """Add prompts, ids, film times, costs and request bodies to the grouped clips."""
+    size = story_size(story, offering)
+    resolved: dict[str, Path] = {}
+
+    def resolve(relative: str) -> Path:
+        # Thousands of clips name the same few files; resolving is a syscall per part.
+        if relative not in resolved:
+            resolved[relative] = resolve_path(story, relative)
+        return resolved[relative]
+
+    clips: list[Clip] = []
+    film_cursor = 0
+    total_render_s = 0
+    total_cost = 0.0
+    for draft, prompt in zip(drafts, prompts, strict=True):
+        duration = draft.duration_ms
+        seconds_n = offering.render_length(duration) or max(offering.lengths)
+        render_ms = seconds_n * 1000
+        audio = clip_has_sound(draft, offering)
+        seed = draft.seed if offering.takes_seed else None
+        image_path = resolve(draft.input_reference) if draft.input_reference else None
+        cameo_refs = []
+        for name in draft.cameo_names:
+            cameo = story.cameo(name)
+            assert cameo is not None and cameo.path is not None
+            path = resolve(cameo.path)
+            cameo_refs.append(
+                CameoReference(name=name, path=str(path), sha256=file_hashes.get(path))
+            )
+        transition = draft.transition
+        planned_transition = (
+            PlannedTransition(
+                kind=transition.kind, duration=transition.duration_ms, line=transition.span.line
+            )
+            if transition is not None
+            else PlannedTransition()
+        )
+        shots = []
+        offset = 0
+        for shot in draft.shots:
+            sound = "; ".join(c.text for c in shot.cues if c.key in AUDIO_CUE_KEYS) or None
+            shots.append(
+                PlannedShot(
+                    index=shot.index,
+                    label=shot.label,
+                    file=story.path,
+                    line=shot.header_span.line,
+                    start=offset,
+                    end=offset + shot.duration_ms,
+                    film_start=film_cursor + offset,
+                    film_end=film_cursor + offset + shot.duration_ms,
+                    camera=shot.cue("camera"),
+                    light=shot.cue("light"),
+                    action=shot.cue("action"),
+                    sound=sound,
+                    dialogue=tuple(
+                        PlannedDialogue(
+                            speaker=d.speaker, delivery=d.delivery, text=d.text, line=d.span.line
+                        )
+                        for d in shot.dialogue
+                    ),
+                )
+            )
+            offset += shot.duration_ms
+        seconds = offering.seconds_value(seconds_n)
+        id_fields: dict[str, object] = {
+            "provider": offering.provider,
+            "model": offering.model,
+            "size": size,
+            "seconds": seconds_n,
+            "seed": seed,
+            "audio": audio,
+            "prompt": prompt,
+            "input_reference": file_hashes.get(image_path) if image_path else None,
+            "cameos": [c.sha256 for c in cameo_refs],
+        }
+        clip_id = content_id(id_fields)
+        cost = round(seconds_n * offering.usd_per_second_for(size, with_audio=audio), 4)
+        request = request_body(
+            {
+                "size": size,
+                "seconds": seconds,
+                "prompt": prompt,
+                "seed": seed,
+                "audio": audio,
+                "input_reference": image_path,
+                "cameos": draft.cameo_names,
+            },
+            offering,
+        )
+        clips.append(
+            Clip(
+                id=clip_id,
+                index=draft.index,
+                scene=draft.scene_title,
+                scene_index=draft.scene_index,
+                provider=offering.provider,
+                model=offering.model,
+                api_model=offering.api_model,
+                size=size,
+                seconds=seconds,
+                render_ms=render_ms,
+                duration=duration,
+                slack=render_ms - duration,
+                film_start=film_cursor,
+                seed=seed,
+                prompt=prompt,
+                input_reference=str(image_path) if image_path else None,
+                input_reference_sha256=file_hashes.get(image_path) if image_path else None,
+                cameos=tuple(cameo_refs),
+                audio=audio,
+                cost_usd=cost,
+                shots=tuple(shots),
+                transition=planned_transition,
+                request=request,
+            )
+        )
+        overlap = (
+            transition.duration_ms
+            if transition is not None and transition.kind == "crossfade"
+            else 0
+        )
+        film_cursor += duration - overlap
+        total_render_s += seconds_n
+        total_cost += cost
+    if clips:
+        last = clips[-1]
+        film_end = last.film_start + last.duration
+    else:
+        film_end = 0
+    header = story.header
+    return ClipPlan(
+        story=PlanHeader(
+            title=header.title or Path(story.path).stem,
+            source=story.path,
+            model=offering.model,
+            provider=offering.provider,
+            size=size,
+            fps=header.fps,
+            style=header.style,
+            seed=header.seed,
+            clips=header.clips,
+        ),
+        clips=tuple(clips),
+        duration=film_end,
+        render_seconds=total_render_s,
+        cost_usd=round(total_cost, 4),
+    )

@@ -1,0 +1,152 @@
+"""Clip drafts to prompt text through sandboxed Jinja2 templates (`templates/<family>.j2`).
+
+Pure apart from reading templates. Jinja2 works on the output side only: the story is
+parsed as written, and a template sees plain values (no model objects, no methods).
+A writer can point at their own template folder; it is searched before the shipped one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from storyc.errors import StorycError
+from storyc.language.model import Story
+from storyc.plan.capabilities import Offering
+from storyc.plan.planner import ClipDraft
+from storyc.resources import templates_dir
+
+_REFERENCE = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_\-]*?)(?=-?(?:[^A-Za-z0-9_\-]|$))")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_PROMPT_KEYS = ("camera", "lens", "light", "action", "ambient", "sfx", "music", "grade")
+"""The cues a template sees, in the order people are first described (`note` never)."""
+
+
+class TemplateProblem(StorycError):
+    """A prompt template failed (a user template with a mistake, usually)."""
+
+
+@cache
+def template_environment(user_dir: str | None = None) -> SandboxedEnvironment:
+    search = [user_dir] if user_dir else []
+    search.append(str(templates_dir()))
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(search),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+
+
+@cache  # a story has few distinct lengths and offsets; Decimal formatting is slow
+def _seconds(ms: int) -> str:
+    return f"{(Decimal(ms) / 1000).normalize():f}"
+
+
+class _Cast:
+    """Names the people of one clip as its model needs them, describing each once."""
+
+    def __init__(self, story: Story, offering: Offering, cameo_names: Sequence[str]):
+        self.story = story
+        self.people = story.declared_names()
+        self.introduced: set[str] = set()
+        self.voiced: set[str] = set()
+        self.elements = (
+            {name: f"@Element{i}" for i, name in enumerate(cameo_names, start=1)}
+            if offering.cameo_mode == "elements"
+            else {}
+        )
+
+    def display(self, name: str) -> str:
+        return self.elements.get(name, name)
+
+    def describe(self, name: str) -> str:
+        person = self.people.get(name)
+        shown = self.display(name)
+        if person is None or name in self.introduced:
+            return shown
+        self.introduced.add(name)
+        return f"{shown} ({person.look})" if person.look else shown
+
+    def text(self, text: str) -> str:
+        return _REFERENCE.sub(lambda m: self.describe(m.group(1)), text)
+
+    def speaker(self, name: str) -> tuple[str, str | None]:
+        """The speaker as named in a dialogue line, and their voice the first time."""
+        person = self.people.get(name)
+        shown = self.describe(name)
+        if person is not None and person.voice and name not in self.voiced:
+            self.voiced.add(name)
+            return shown, person.voice
+        return shown, None
+
+
+def prompt_context(draft: ClipDraft, story: Story, offering: Offering) -> dict[str, object]:
+    """The plain values a template sees for one clip."""
+    cast = _Cast(story, offering, draft.cameo_names)
+    scene = story.scenes[draft.scene_index - 1]
+    location = next((loc for loc in story.locations if loc.name == scene.location), None)
+    shots = []
+    offset = 0
+    for number, shot in enumerate(draft.shots, start=1):
+        values: dict[str, object] = {
+            "number": number,
+            "label": shot.label,
+            "length": f"{_seconds(shot.duration_ms)} s",
+            "start": _seconds(offset),
+            "end": _seconds(offset + shot.duration_ms),
+        }
+        by_key: dict[str, list[str]] = {}
+        for cue in shot.cues:
+            if cue.text:
+                by_key.setdefault(cue.key, []).append(cue.text)
+        # Key by key, in this order: `cast.text` describes a person where first named.
+        for key in _PROMPT_KEYS:
+            texts = [cast.text(text) for text in by_key.get(key, ())]
+            values[key] = "; ".join(texts) or None
+        dialogue = []
+        for line in shot.dialogue:
+            speaker, voice = cast.speaker(line.speaker)
+            dialogue.append(
+                {"speaker": speaker, "voice": voice, "delivery": line.delivery, "text": line.text}
+            )
+        values["dialogue"] = dialogue
+        shots.append(values)
+        offset += shot.duration_ms
+    return {
+        "title": story.header.title,
+        "style": story.header.style,
+        "world": cast.text(location.look) if location and location.look else None,
+        "scene": draft.scene_title,
+        "image_to_video": draft.input_reference is not None,
+        "duration": _seconds(draft.duration_ms),
+        "model": offering.model,
+        "shots": shots,
+    }
+
+
+def render_prompt(
+    draft: ClipDraft, story: Story, offering: Offering, template_dir: Path | None = None
+) -> str:
+    env = template_environment(str(template_dir) if template_dir else None)
+    try:
+        template = env.get_template(f"{offering.family}.j2")
+        text = template.render(prompt_context(draft, story, offering))
+    except TemplateError as exc:
+        where = getattr(exc, "lineno", None)
+        raise TemplateProblem(
+            f"the `{offering.family}.j2` prompt template failed"
+            + (f" at its line {where}" if where else "")
+            + f": {exc.message if hasattr(exc, 'message') else exc}",
+            hint="check your template folder (--templates), or remove it to use the shipped ones",
+        ) from exc
+    lines = [line.rstrip() for line in text.strip().split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines))

@@ -1,0 +1,128 @@
+"""Takes: N variants of a clip, each with its own seed and cache entry, and the pick of one.
+
+`takes: N` in the header or `takes N` on a shot asks for N variants of the clip holding the
+shot. Take 1 is the clip exactly as planned (same id, so stories without takes and the
+golden plans are untouched); take k > 1 gets seed `seed + k - 1` (when the clip has a seed)
+and an id derived from take 1's id and k, so every take is its own cache entry.
+
+The writer's choice lives in `<stem>.story.lock` beside the story (JSON, meant to be
+committed): `{"version": 1, "picks": {"<shot>": <take>}}`, a shot named by its label or its
+1-based number. `apply_picks` swaps the picked take into the plan; `build` should call it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from storyc.errors import StorycError
+from storyc.language.model import Story
+from storyc.plan.schema import Clip, ClipPlan
+
+LOCK_VERSION = 1
+
+
+def lock_path(story_path: Path) -> Path:
+    return story_path.with_name(story_path.name + ".lock")
+
+
+def take_count(story: Story, clip: Clip) -> int:
+    """How many takes the clip gets: the most any of its shots asks for."""
+    shots = story.shots
+    counts = [
+        shots[s.index - 1].takes or story.header.takes
+        for s in clip.shots
+        if 0 < s.index <= len(shots)
+    ]
+    return max([1, *counts])
+
+
+def take_variant(clip: Clip, take: int) -> Clip:
+    """Take `take` of `clip` (take 1 is the clip itself)."""
+    if take == 1:
+        return clip
+    seed = clip.seed + take - 1 if clip.seed is not None else None
+    digest = hashlib.sha256(f"{clip.id}/take/{take}".encode()).hexdigest()[: len(clip.id)]
+    return clip.model_copy(
+        update={"id": digest, "take": take, "seed": seed, "request": _reseed(clip.request, seed)}
+    )
+
+
+def _reseed(request: Mapping[str, Any], seed: int | None) -> dict[str, Any]:
+    """The request with its seed (top level, or in fal's `input` / prodia's `config`) set."""
+    body = dict(request)
+    if seed is None:
+        return body
+    if "seed" in body:
+        body["seed"] = seed
+    for key in ("input", "config"):
+        inner = body.get(key)
+        if isinstance(inner, dict) and "seed" in inner:
+            body[key] = {**inner, "seed": seed}
+    return body
+
+
+def all_takes(story: Story, plan: ClipPlan) -> dict[int, list[Clip]]:
+    """Clip index -> every take of it, for the clips with more than one."""
+    return {
+        clip.index: [take_variant(clip, k) for k in range(1, count + 1)]
+        for clip in plan.clips
+        if (count := take_count(story, clip)) > 1
+    }
+
+
+def shot_key(story: Story, shot: str) -> int:
+    """The 1-based number of the shot named by its label or its number."""
+    if shot.isdigit() and 0 < int(shot) <= len(story.shots):
+        return int(shot)
+    matches = [n for n, s in enumerate(story.shots, start=1) if s.label == shot]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise StorycError(
+            f"{len(matches)} shots are labelled `{shot}`", hint="name the shot by its number"
+        )
+    labels = ", ".join(s.label for s in story.shots if s.label) or "none"
+    raise StorycError(
+        f"no shot `{shot}` in the story", hint=f"use a shot number or a label ({labels})"
+    )
+
+
+def read_picks(story_path: Path) -> dict[int, int]:
+    """Shot number -> picked take, from the lock file (empty when there is none)."""
+    path = lock_path(story_path)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {int(k): int(v) for k, v in data.get("picks", {}).items()}
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise StorycError(
+            f"{path} is not a valid lock file ({exc})", hint="delete it or fix its JSON"
+        ) from None
+
+
+def write_pick(story_path: Path, shot: int, take: int) -> Path:
+    picks = read_picks(story_path)
+    picks[shot] = take
+    path = lock_path(story_path)
+    body = {"version": LOCK_VERSION, "picks": {str(k): v for k, v in sorted(picks.items())}}
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    os.replace(temp, path)
+    return path
+
+
+def apply_picks(story: Story, plan: ClipPlan, picks: Mapping[int, int]) -> ClipPlan:
+    """The plan with each clip replaced by the take picked for (any of) its shots."""
+    clips = []
+    for clip in plan.clips:
+        count = take_count(story, clip)
+        wanted = [picks[s.index] for s in clip.shots if s.index in picks]
+        take = wanted[0] if wanted else 1
+        clips.append(take_variant(clip, take) if 1 < take <= count else clip)
+    return plan.model_copy(update={"clips": tuple(clips)})

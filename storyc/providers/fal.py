@@ -1,0 +1,292 @@
+"""The fal.ai renderer: one queue protocol for the live models fal serves (Veo 3.1, Kling 3,
+Seedance 2, Wan 2.6). Protocol (shared/research/live-video-apis.md §3):
+
+- submit `POST {FAL_QUEUE_URL}/{app_id}` with the model's JSON input and
+  `Authorization: Key $FAL_KEY`; the answer is `{request_id, status_url, response_url,
+  cancel_url}` and those URLs are followed exactly as returned;
+- `GET status_url`: `IN_QUEUE` (`queue_position`), `IN_PROGRESS`, `COMPLETED`;
+- `GET response_url`: `{"video": {"url", "content_type", "file_size"}}`, or a 4xx whose
+  `detail` is the reason the request failed (moderation, validation);
+- the video URL is on fal's CDN: it is downloaded without the key.
+
+The app id is the clip's `api_model`, or the offering's `api_model_image` when the clip
+starts from an image, or `api_model_reference` when Veo takes cameo images (`image_urls`).
+First frames and cameo images are uploaded first to fal's storage, as fal's own Python client
+(`fal_client`, `AsyncClient.upload`) does: `POST {FAL_REST_URL}/storage/auth/token?
+storage_type=fal-cdn-v3` with the key gives a short-lived CDN token, then
+`POST {FAL_CDN_URL}/files/upload` with that token, the bytes, `Content-Type` and
+`X-Fal-File-Name` answers `{"access_url"}`. The research notes do not describe this flow:
+it is taken from fal's client source (fal-ai/fal, projects/fal_client), so verify it there
+when fal changes.
+
+Settings: `FAL_KEY` (required), `FAL_QUEUE_URL` (default https://queue.fal.run),
+`FAL_REST_URL` (default https://rest.alpha.fal.ai), `FAL_CDN_URL` (default
+https://v3.fal.media).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import mimetypes
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from storyc.plan.capabilities import Offering, aspect_ratio, load_table, resolution_label
+from storyc.plan.schema import Clip
+from storyc.providers.base import JobStatus, SendingHook, Submitted, nothing_to_record
+from storyc.providers.errors import (
+    CreateUncertain,
+    JobRejected,
+    ProviderUnavailable,
+    read_key,
+)
+from storyc.providers.http import ProviderHTTP, RetryPolicy, poll_interval_from_env
+from storyc.providers.uploads import read_reference
+from storyc.sandbox import ReferencePolicy
+
+KEY_ENV = "FAL_KEY"
+QUEUE_URL_ENV = "FAL_QUEUE_URL"
+REST_URL_ENV = "FAL_REST_URL"
+CDN_URL_ENV = "FAL_CDN_URL"
+DEFAULT_QUEUE_URL = "https://queue.fal.run"
+DEFAULT_REST_URL = "https://rest.alpha.fal.ai"
+DEFAULT_CDN_URL = "https://v3.fal.media"
+
+# Apps whose input has no `resolution` field (Kling renders its tier's resolution).
+_APPS_WITHOUT_RESOLUTION = ("fal-ai/kling-video/",)
+
+
+class FalRequestError(JobRejected):
+    """The clip cannot be expressed as this app's input (caught before anything is paid)."""
+
+
+def fal_input(
+    clip: Clip,
+    offering: Offering,
+    *,
+    first_frame_url: str | None = None,
+    cameo_urls: tuple[str, ...] = (),
+) -> tuple[str, dict[str, Any]]:
+    """The app id and the JSON input for one clip: a pure function of the clip and offering."""
+    app = clip.api_model
+    body: dict[str, Any] = {"prompt": clip.prompt, "duration": clip.seconds}
+    if cameo_urls and offering.cameo_mode == "image_urls":
+        if first_frame_url:
+            raise FalRequestError(
+                "fal",
+                f"{offering.model} takes either a first frame or cameo images, not both",
+                clip.stem,
+            )
+        if not offering.api_model_reference:
+            raise FalRequestError("fal", f"{offering.model} takes no cameo images", clip.stem)
+        app = offering.api_model_reference
+        body["image_urls"] = list(cameo_urls)
+    if first_frame_url:
+        if not offering.api_model_image or not offering.first_frame:
+            raise FalRequestError("fal", f"{offering.model} cannot start from an image", clip.stem)
+        app = offering.api_model_image
+        body[offering.first_frame] = first_frame_url
+    if cameo_urls and offering.cameo_mode == "elements":
+        if not first_frame_url:
+            raise FalRequestError(
+                "fal",
+                f"{offering.model} takes cameo elements only in image-to-video: give the clip "
+                'a first frame (`from "image"`)',
+                clip.stem,
+            )
+        # Kling's element: an image set, named @Element1, @Element2... in the prompt.
+        # Field names as fal's Kling pages show them (verify: the research notes lack them).
+        body["elements"] = [
+            {"frontal_image_url": url, "reference_image_urls": [url]} for url in cameo_urls
+        ]
+    if cameo_urls and offering.cameo_mode == "none":
+        raise FalRequestError("fal", f"{offering.model} takes no cameos", clip.stem)
+    # Kling's image-to-video takes its aspect from the start image.
+    if not (first_frame_url and offering.first_frame == "start_image_url"):
+        body["aspect_ratio"] = aspect_ratio(clip.size)
+    if not app.startswith(_APPS_WITHOUT_RESOLUTION):
+        body["resolution"] = resolution_label(clip.size)
+    if offering.audio == "optional":
+        body["generate_audio"] = clip.audio
+    if clip.seed is not None and offering.takes_seed:
+        body["seed"] = clip.seed
+    return app, body
+
+
+@dataclass
+class _CdnToken:
+    header: str
+    expires_at: datetime
+
+
+class FalRenderer:
+    name = "fal"
+    paid = True
+    reconciles = False
+    """fal's queue has no way to list requests or to send an idempotency key."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        queue_url: str | None = None,
+        rest_url: str | None = None,
+        cdn_url: str | None = None,
+        references: ReferencePolicy | None = None,
+        poll_interval_s: float | None = None,
+        policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        key = read_key(self.name, KEY_ENV, api_key)
+        self.queue_url = (queue_url or os.environ.get(QUEUE_URL_ENV) or DEFAULT_QUEUE_URL).rstrip(
+            "/"
+        )
+        self.rest_url = (rest_url or os.environ.get(REST_URL_ENV) or DEFAULT_REST_URL).rstrip("/")
+        self.cdn_url = (cdn_url or os.environ.get(CDN_URL_ENV) or DEFAULT_CDN_URL).rstrip("/")
+        self._http = ProviderHTTP(
+            self.name,
+            auth_headers={"Authorization": f"Key {key}"},
+            # The key goes to the queue and to the storage-token endpoint, nowhere else.
+            trusted_origins=[self.queue_url, self.rest_url],
+            secrets=[key],
+            policy=policy,
+            transport=transport,
+        )
+        self.poll_interval_s = (
+            poll_interval_s if poll_interval_s is not None else poll_interval_from_env()
+        )
+        self._token: _CdnToken | None = None
+        self._token_lock = asyncio.Lock()
+        self._uploaded: dict[str, str] = {}
+        self._upload_locks: dict[str, asyncio.Lock] = {}
+        self._video_urls: dict[str, str] = {}
+        self._references = references
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
+        offering = load_table().offering(self.name, clip.model)
+        if offering is None:
+            raise FalRequestError(self.name, f"fal does not serve `{clip.model}`", clip.stem)
+        # Build once without URLs first so a clip the app cannot take fails before uploading.
+        fal_input(
+            clip,
+            offering,
+            first_frame_url="check" if clip.input_reference else None,
+            cameo_urls=tuple("check" for _ in clip.cameos),
+        )
+        first_frame = (
+            await self._upload(clip.input_reference, clip) if clip.input_reference else None
+        )
+        cameos = tuple([await self._upload(cameo.path, clip) for cameo in clip.cameos])
+        app, body = fal_input(clip, offering, first_frame_url=first_frame, cameo_urls=cameos)
+        sending()
+        queued = await self._http.json(
+            "POST", f"{self.queue_url}/{app}", json=body, idempotent=False, clip=clip.stem
+        )
+        request_id = queued.get("request_id")
+        if not isinstance(request_id, str) or not request_id:
+            raise CreateUncertain(self.name, "the queue answer carried no request_id")
+        # fal's client rebuilds these from owner/alias when it has only the id.
+        fallback = f"{self.queue_url}/{'/'.join(app.split('/')[:2])}/requests/{request_id}"
+        state = {
+            "app_id": app,
+            "status_url": _string(queued.get("status_url")) or f"{fallback}/status",
+            "response_url": _string(queued.get("response_url")) or fallback,
+            "cancel_url": _string(queued.get("cancel_url")) or f"{fallback}/cancel",
+        }
+        return Submitted(job_id=request_id, state=state)
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        return None
+
+    async def status(self, clip: Clip, job: Submitted) -> JobStatus:
+        urls = job.state or {}
+        body = await self._http.json("GET", urls["status_url"], clip=clip.stem)
+        state = body.get("status")
+        if state == "IN_PROGRESS":
+            return JobStatus(state="in_progress", retry_after_s=self.poll_interval_s)
+        if state != "COMPLETED":
+            return JobStatus(state="queued", retry_after_s=self.poll_interval_s)
+        error = body.get("error")
+        if isinstance(error, str) and error:
+            return JobStatus(state="failed", error=self._http.clean(error))
+        try:
+            self._video_urls[job.job_id] = await self._result_url(clip, job)
+        except JobRejected as rejected:
+            return JobStatus(state="failed", error=rejected.provider_message)
+        return JobStatus(state="completed", progress=100.0)
+
+    async def download(self, clip: Clip, job: Submitted, destination: Path) -> None:
+        url = self._video_urls.pop(job.job_id, None) or await self._result_url(clip, job)
+        await self._http.download(url, destination, clip=clip.stem)
+
+    async def _result_url(self, clip: Clip, job: Submitted) -> str:
+        result = await self._http.json("GET", (job.state or {})["response_url"], clip=clip.stem)
+        video = result.get("video")
+        url = video.get("url") if isinstance(video, dict) else None
+        if not isinstance(url, str) or not url:
+            raise JobRejected(self.name, "the result carried no video", clip.stem)
+        return url
+
+    async def _upload(self, path: str, clip: Clip) -> str:
+        """A fal CDN URL for a local file, uploading it once per run."""
+        data = read_reference(path, policy=self._references, provider=self.name, clip=clip.stem)
+        sha256 = hashlib.sha256(data).hexdigest()
+        lock = self._upload_locks.setdefault(sha256, asyncio.Lock())
+        async with lock:
+            if sha256 in self._uploaded:
+                return self._uploaded[sha256]
+            content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            token = await self._cdn_token()
+            answer = await self._http.json(
+                "POST",
+                f"{self.cdn_url}/files/upload",
+                content=data,
+                headers={
+                    "Authorization": token,
+                    "Content-Type": content_type,
+                    "X-Fal-File-Name": quote(Path(path).name),
+                },
+                clip=clip.stem,
+            )
+            url = answer.get("access_url")
+            if not isinstance(url, str) or not url:
+                raise ProviderUnavailable(self.name, "fal storage answered without a file URL")
+            self._uploaded[sha256] = url
+            return url
+
+    async def _cdn_token(self) -> str:
+        async with self._token_lock:
+            now = datetime.now(UTC)
+            if self._token is None or self._token.expires_at <= now:
+                answer = await self._http.json(
+                    "POST",
+                    f"{self.rest_url}/storage/auth/token?storage_type=fal-cdn-v3",
+                    json={},
+                    headers={"Accept": "application/json"},
+                )
+                try:
+                    expires = datetime.fromisoformat(str(answer["expires_at"]))
+                    header = f"{answer['token_type']} {answer['token']}"
+                except (KeyError, ValueError):
+                    raise ProviderUnavailable(
+                        self.name, "fal storage gave no upload token"
+                    ) from None
+                if expires.tzinfo is None:
+                    expires = expires.replace(tzinfo=UTC)
+                self._http.add_secret(str(answer["token"]))
+                self._token = _CdnToken(header=header, expires_at=expires)
+            return self._token.header
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

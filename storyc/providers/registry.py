@@ -1,0 +1,89 @@
+"""Provider name -> renderer: the one place that knows which module renders for whom.
+
+Adding a provider is one module `storyc/providers/<name>.py` with a class whose `name` is the
+provider's name, plus one line in `RENDERERS`. The paid renderers are imported only when
+asked for, so `storyc render` with the preview never loads httpx or reads a key.
+
+Every renderer's constructor takes no required argument and reads its key and base URL from
+the environment (raising `MissingKey` when the key is unset); it may take `cache_dir`, the
+cache folder, for things it keeps between runs (uploaded cameo ids).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+from storyc.errors import StorycError, UsageError
+from storyc.providers.base import Renderer
+from storyc.sandbox import ReferencePolicy
+
+RENDERERS: dict[str, str] = {
+    "preview": "storyc.providers.preview:PreviewRenderer",
+    "openai": "storyc.providers.openai:OpenAIRenderer",
+    "fal": "storyc.providers.fal:FalRenderer",
+    "prodia": "storyc.providers.prodia:ProdiaRenderer",
+}
+"""Provider name -> `module:Class`."""
+
+
+def renderer_names() -> list[str]:
+    return list(RENDERERS)
+
+
+def renderer_class(name: str) -> type:
+    """The class that renders for provider `name` (imported on first use)."""
+    spec = RENDERERS.get(name)
+    if spec is None:
+        known = ", ".join(RENDERERS)
+        raise UsageError(f"unknown provider `{name}`; storyc renders with: {known}")
+    module_name, _, class_name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            raise StorycError(
+                f"the `{name}` renderer is not available in this installation "
+                f"(module {module_name} is missing)",
+                hint="render with `--provider preview`",
+            ) from exc
+        raise
+    found = getattr(module, class_name, None)
+    if found is None:
+        # Tolerate a renamed class: any class in the module that says it renders `name`.
+        found = next(
+            (
+                obj
+                for obj in vars(module).values()
+                if inspect.isclass(obj)
+                and getattr(obj, "name", None) == name
+                and obj.__module__ == module_name
+            ),
+            None,
+        )
+    if found is None:
+        raise StorycError(f"{module_name} defines no renderer for `{name}`")
+    return found
+
+
+def create_renderer(
+    name: str, *, cache_dir: Path | None = None, references: ReferencePolicy | None = None
+) -> Renderer:
+    """A ready renderer for provider `name`; raises `MissingKey` if its key is unset.
+
+    `references` is the story's sandbox: a renderer that uploads files reads them through
+    it, the moment before they leave."""
+    cls = renderer_class(name)
+    kwargs: dict[str, object] = {}
+    parameters = inspect.signature(cls).parameters
+    if cache_dir is not None and "cache_dir" in parameters:
+        kwargs["cache_dir"] = cache_dir
+    if references is not None and "references" in parameters:
+        kwargs["references"] = references
+    renderer = cls(**kwargs)
+    if not isinstance(renderer, Renderer):
+        raise StorycError(
+            f"{cls.__module__}.{cls.__name__} does not implement the Renderer protocol"
+        )
+    return renderer
