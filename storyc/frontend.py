@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from storyc.check.catalog import BY_CODE
+from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic, has_errors, sorted_diagnostics
+from storyc.check.policy import RuleSelection, apply_policy, is_syntax_code, selection_for
 from storyc.check.provider import (
     FileFacts,
     check_clips,
@@ -26,7 +27,9 @@ from storyc.check.provider import (
     resolve_offering,
 )
 from storyc.check.structure import check_content, check_header, check_keys, check_names
+from storyc.fsutil import file_sha256
 from storyc.language.builder import build_story
+from storyc.language.comments import comments_of
 from storyc.language.model import Span, Story
 from storyc.language.parse import ParsedStory, parse_story
 from storyc.plan.capabilities import load_table
@@ -34,7 +37,6 @@ from storyc.plan.planner import finish_plan, group_clips, reference_path, resolv
 from storyc.plan.prompt import TemplateProblem, render_prompt
 from storyc.plan.schema import ClipPlan
 from storyc.probe import MediaInfo
-from storyc.providers.uploads import file_sha256
 from storyc.sandbox import (
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
@@ -226,13 +228,16 @@ def analyze_source(
     want_plan: bool = True,
     parsed: ParsedStory | None = None,
     policy: ReferencePolicy | None = None,
+    rules: RuleSelection | None = None,
 ) -> Compilation:
     """Parse, build, check and (if there are no errors) plan and prompt one story.
 
     `parsed` is the parse of `source` when the caller already has it (the language server
     parses block by block and reuses unchanged blocks). `policy` says where referenced
     files may live (default: the story's project folder only; the commands add the user's
-    allowed paths with `storyc.sandbox.policy_for`).
+    allowed paths with `storyc.sandbox.policy_for`). `rules` is the lint policy (selected
+    rules and `# storyc: ignore[...]` suppressions): when given, `diagnostics` are what it
+    lets through, and a story whose remaining diagnostics hold no error is planned.
     """
     with _no_cyclic_gc():
         return _analyze(
@@ -244,6 +249,7 @@ def analyze_source(
             want_plan=want_plan,
             parsed=parsed,
             policy=policy,
+            rules=rules,
         )
 
 
@@ -257,19 +263,26 @@ def _analyze(
     want_plan: bool = True,
     parsed: ParsedStory | None = None,
     policy: ReferencePolicy | None = None,
+    rules: RuleSelection | None = None,
 ) -> Compilation:
     parsed = parsed if parsed is not None else parse_story(source, file)
+
+    def reported(found: list[Diagnostic]) -> list[Diagnostic]:
+        if rules is None:
+            return sorted_diagnostics(found)
+        return _apply_rules(found, parsed, rules, file)
+
     diagnostics = list(parsed.diagnostics)
     if not parsed.source.strip():
         diagnostics.append(
-            BY_CODE["E004"].diagnostic(
+            R.E004.diagnostic(
                 "the story is empty",
                 Span.point(1, 1),
                 file,
                 help="start with `title: ...`, then a `scene` with a `shot` (see `docs/language.md`)",
             )
         )
-        return Compilation(file, parsed.source, None, sorted_diagnostics(diagnostics))
+        return Compilation(file, parsed.source, None, reported(diagnostics))
     story, build_diagnostics = build_story(parsed.items, parsed.source, file)
     diagnostics += build_diagnostics
     semantic = [
@@ -291,7 +304,7 @@ def _analyze(
     policy = policy if policy is not None else ReferencePolicy.for_story(file)
     result = Compilation(file, parsed.source, story, diagnostics, policy=policy)
     if offering is None:
-        result.diagnostics = sorted_diagnostics(diagnostics)
+        result.diagnostics = reported(diagnostics)
         return result
     facts = reference_facts(_references(story), policy, read_facts)
     diagnostics += check_story_against(story, offering, facts, file)
@@ -300,19 +313,27 @@ def _analyze(
     try:
         prompts = [render_prompt(d, story, offering, template_dir) for d in drafts]
     except TemplateProblem as exc:
-        diagnostics.append(
-            BY_CODE["T001"].diagnostic(exc.message, Span.point(1, 1), file, help=exc.hint)
-        )
-        result.diagnostics = sorted_diagnostics(diagnostics)
+        diagnostics.append(R.T001.diagnostic(exc.message, Span.point(1, 1), file, help=exc.hint))
+        result.diagnostics = reported(diagnostics)
         return result
     diagnostics += check_clips(story, offering, drafts, file)
     diagnostics += check_prompts(story, offering, drafts, prompts, file)
     result.prompts = prompts
-    result.diagnostics = sorted_diagnostics(diagnostics)
+    result.diagnostics = reported(diagnostics)
     if want_plan and not result.has_errors:
         hashes = {path: fact.sha256 for path, fact in facts.items()}
         result.plan = finish_plan(story, offering, drafts, prompts, hashes)
     return result
+
+
+def _apply_rules(
+    found: list[Diagnostic], parsed: ParsedStory, rules: RuleSelection, file: str
+) -> list[Diagnostic]:
+    """The lint policy over the diagnostics: what `check`, `lint` and the editor report."""
+    comments = comments_of(parsed.source, parsed.items)
+    # While some text does not parse, a suppression may silence what sits in it.
+    complete = not any(is_syntax_code(d.code) and d.code != "E002" for d in parsed.diagnostics)
+    return apply_policy(found, parsed.source, comments, rules, file, complete=complete)
 
 
 def read_story(path: Path) -> str:
@@ -330,14 +351,41 @@ def compile_file(
     provider: str | None = None,
     template_dir: Path | None = None,
     policy: ReferencePolicy | None = None,
+    rules: RuleSelection | None = None,
+    want_plan: bool = True,
+    text: str | None = None,
+    picks: bool = True,
 ) -> Compilation:
-    """Read a story file and run `analyze_source` on it (`policy`: see there)."""
+    """Read a story file and analyse it as every command does: the lint policy of its
+    config file (`rules` replaces it) and its suppressions applied, and the takes the writer
+    picked (`storyc pick`, kept in `<stem>.story.lock`) swapped into the plan (unless
+    `picks` is False: the board shows every take). `text` is the file's text when the caller
+    has read it already (`watch`). `policy`: see `analyze_source`."""
     from storyc.language.source import NotUtf8
 
     try:
-        source = read_story(path)
+        source = text if text is not None else read_story(path)
     except NotUtf8 as exc:  # an E010 diagnostic, shown with its line like any other
         return Compilation(str(path), exc.source, None, [exc.diagnostic])
-    return analyze_source(
-        source, str(path), provider=provider, template_dir=template_dir, policy=policy
+    compilation = analyze_source(
+        source,
+        str(path),
+        provider=provider,
+        template_dir=template_dir,
+        policy=policy,
+        rules=rules if rules is not None else selection_for(path),
+        want_plan=want_plan,
     )
+    return with_picks(compilation, path) if picks else compilation
+
+
+def with_picks(compilation: Compilation, path: Path) -> Compilation:
+    """`compilation` with the takes picked for the story at `path` in its plan."""
+    from storyc.plan.takes import apply_picks, read_picks
+
+    if compilation.plan is None or compilation.story is None:
+        return compilation
+    picks = read_picks(path)
+    if picks:
+        compilation.plan = apply_picks(compilation.story, compilation.plan, picks)
+    return compilation

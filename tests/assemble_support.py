@@ -101,7 +101,6 @@ def make_plan(specs: list[ClipSpec], *, size: str = "320x180", fps: int | None =
                 model="preview",
                 api_model="preview",
                 size=size,
-                seconds=spec.render_ms // 1000,
                 render_ms=spec.render_ms,
                 duration=duration,
                 slack=spec.render_ms - duration,

@@ -8,7 +8,11 @@ It lets the scheduler be tested across processes without any HTTP.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import shutil
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -70,7 +74,6 @@ def make_clip(
         model="sora-2",
         api_model="sora-2",
         size=size,
-        seconds=str(render_ms // 1000),
         render_ms=render_ms,
         duration=duration,
         slack=render_ms - duration,
@@ -104,6 +107,35 @@ def make_plan(clips: list[Clip], provider: str = "preview") -> ClipPlan:
         render_seconds=sum(c.render_ms for c in clips) // 1000,
         cost_usd=sum(c.cost_usd for c in clips),
     )
+
+
+_RENDERED: dict[str, Path] = {}
+"""The preview render of every clip downloaded so far in this process, by clip id (an id
+comes from the clip's content): each clip is encoded once per test run, then copied."""
+
+
+async def rendered_copy(clip: Clip, destination: Path) -> None:
+    """`clip` rendered by the preview at `destination`: a private copy of the run's one
+    render of it (the copy may be cut or changed; the shared render never is)."""
+    made = _RENDERED.get(clip.id)
+    if made is None or not made.is_file():
+        made = _renders_folder() / f"{clip.id}.mp4"
+        partial = made.with_name(f"{clip.id}.{uuid.uuid4().hex}.part.mp4")
+        await render_clip(clip, partial)
+        os.replace(partial, made)  # two downloads of one clip at once: either render wins
+        _RENDERED[clip.id] = made
+    shutil.copyfile(made, destination)
+
+
+def _renders_folder() -> Path:
+    global _FOLDER
+    if _FOLDER is None:
+        _FOLDER = Path(tempfile.mkdtemp(prefix="storyc-stub-renders-"))
+        atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
+    return _FOLDER
+
+
+_FOLDER: Path | None = None
 
 
 def paid_plan(count: int, cost_each: float = 0.4) -> ClipPlan:
@@ -198,7 +230,7 @@ class StubProvider:
         if not (self.folder / f"{job.job_id}.json").exists():
             raise JobRejected(self.name, f"no such job {job.job_id}", clip.stem)
         self.downloads += 1
-        await render_clip(clip, destination)
+        await rendered_copy(clip, destination)
         self.in_flight -= 1
         if self.cut_downloads > 0:
             self.cut_downloads -= 1

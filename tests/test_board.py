@@ -10,10 +10,10 @@ import pytest
 from PIL import Image, ImageStat
 from typer.testing import CliRunner
 
+from storyc.board.make import make_board
 from storyc.board.page import board_page, render_board, shot_of_line, timecode
 from storyc.check.diagnostics import Diagnostic, Severity
 from storyc.cli import app
-from storyc.cli.board import make_board
 from storyc.frontend import compile_file
 from storyc.language.model import Span
 from tests.board_support import ARGS, CHROMIUM, STORY, write_story

@@ -3,12 +3,10 @@ be one. Both are refused up front with one clear message (and the key never show
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from fakeprovider.testing import cli_env
-from fakeprovider.testing import storyc as run_storyc
+from cli_support import Ran, cli_overrides, storyc_main
 
 from storyc.providers.errors import RUN_WIDE, BadKey, MissingKey, read_key
 from storyc.providers.fal import FalRenderer
@@ -26,8 +24,9 @@ scene "S":
 """
 
 
-def storyc(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_storyc(list(args), cli_env(tmp_path / "cache", **env), tmp_path)
+def storyc(tmp_path: Path, *args: str, **env: str) -> Ran:
+    """`storyc ARGS` in this process, through `storyc.cli.main` (see cli_support)."""
+    return storyc_main(args, cwd=tmp_path, env=cli_overrides(tmp_path / "cache", **env))
 
 
 def write(tmp_path: Path, provider: str) -> str:

@@ -1,12 +1,20 @@
-"""A table of bad inputs: each gives the expected code on the expected line, no traceback."""
+"""A table of bad inputs: each gives the expected code on the expected line, no traceback.
+
+The table runs through the library and through `storyc check` in this process
+(`cli_support.storyc_main`); two cases run the installed console script in a subprocess.
+"""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_support import storyc_main
+from fakeprovider import make_png
 
 from storyc.check.provider import FileFacts
 from storyc.frontend import analyze_source
@@ -252,19 +260,85 @@ def test_provider_flag_overrides_the_header() -> None:
     )
 
 
-@pytest.mark.parametrize("source", [c[1] for c in CASES[:12]], ids=[c[0] for c in CASES[:12]])
-def test_cli_reports_without_a_traceback(tmp_path: Path, source: str) -> None:
-    story = tmp_path / "bad.story"
-    story.write_text(source)
+@pytest.fixture
+def project(tmp_path: Path, mp4: Callable[..., Path]) -> Path:
+    """A folder holding, for real, the files `facts` pretends: the command line reads them."""
+    make_png(tmp_path / "ok.png", 1280, 720)
+    make_png(tmp_path / "square.png", 1024, 1024)
+    mp4(1280, 720, 4, to=tmp_path / "ok.mp4")  # a cameo of 2-4 s
+    mp4(1280, 720, 8, to=tmp_path / "long.mp4")  # too long for a cameo
+    return tmp_path
+
+
+CONCISE = re.compile(r"^bad\.story:(\d+):\d+: ([ESPC]\d{3}) ", re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "line"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_check_reports_every_bad_input_as_the_library_does(
+    project: Path, source: str, code: str, line: int
+) -> None:
+    """`storyc check` in this process (through `storyc.cli.main`): the same diagnostics as
+    the library, the exit status they call for, no traceback."""
+    (project / "bad.story").write_text(source, encoding="utf-8")
+
+    run = storyc_main(["check", "--format", "concise", "bad.story"], cwd=project)
+
+    library = analyze_source(source, "bad.story", read_facts=facts).diagnostics
+    shown = [(c, int(n)) for n, c in CONCISE.findall(run.stdout)]
+    assert (code, line) in shown, run.output
+    assert sorted(shown) == sorted((d.code, d.span.line) for d in library), run.output
+    assert run.returncode == (1 if any(d.is_error for d in library) else 0), run.output
+    assert "Traceback" not in run.output
+
+
+def test_a_usage_problem_is_one_error_line_with_a_hint_and_exit_2(tmp_path: Path) -> None:
+    """What `main` prints for a `StorycError`: `error:` and `hint:`, never a traceback."""
+    (tmp_path / "pipe.story").mkdir()
+
+    missing = storyc_main(["check", "nope.story"], cwd=tmp_path)
+    folder = storyc_main(["plan", "pipe.story"], cwd=tmp_path)
+
+    assert (missing.returncode, missing.stdout) == (2, "")
+    assert missing.stderr.startswith("error: nope.story: no such file"), missing.stderr
+    assert folder.returncode == 2
+    assert folder.stderr.startswith("error: pipe.story is a folder"), folder.stderr
+    assert "\nhint: a story is a .story text file" in folder.stderr
+
+
+def console_script() -> list[str]:
+    """The installed `storyc` script next to this interpreter (else `python -m storyc.cli`)."""
+    script = Path(sys.executable).with_name("storyc")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "storyc.cli"]
+
+
+@pytest.mark.parametrize(
+    ("source", "status", "said"),
+    [
+        (CASES[2][1], 1, "bad.story:3:1"),  # diagnostics: exit 1
+        (None, 2, "error: bad.story: no such file"),  # a StorycError through main: exit 2
+    ],
+    ids=["diagnostics", "storyc-error"],
+)
+def test_the_console_script_exits_non_zero_without_a_traceback(
+    tmp_path: Path, source: str | None, status: int, said: str
+) -> None:
+    """The real entry point, once per way of failing; the table above runs in-process."""
+    if source is not None:
+        (tmp_path / "bad.story").write_text(source, encoding="utf-8")
+
     run = subprocess.run(
-        [sys.executable, "-m", "storyc.cli", "check", str(story)],
+        [*console_script(), "check", "bad.story"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        timeout=60,
     )
-    assert run.returncode == 1
+
+    assert run.returncode == status, run.stdout + run.stderr
     assert "Traceback" not in run.stderr + run.stdout
-    assert "bad.story:" in run.stdout
+    assert said in run.stdout + run.stderr
 
 
 def test_a_broken_line_does_not_hide_the_rest_of_its_scene() -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from storyc.language.builder import build_story, parse_duration_ms
+from storyc.language.builder import build_story
 from storyc.language.parse import parse_story
+from storyc.units import parse_duration
 from tests.conftest import example_paths
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples-v1"
@@ -86,7 +87,7 @@ def test_comments_stand_anywhere() -> None:
     ],
 )
 def test_durations(text: str, ms: int) -> None:
-    assert parse_duration_ms(text) == ms
+    assert parse_duration(text) == ms
 
 
 def test_spans_point_at_the_source() -> None:

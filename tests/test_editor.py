@@ -108,8 +108,8 @@ def test_folding_covers_blocks_and_shots() -> None:
 
 def test_timecode() -> None:
     assert [timecode(ms) for ms in (0, 4000, 62_500, 61_050)] == [
-        "0:00",
-        "0:04",
-        "1:02.5",
-        "1:01.05",
+        "0:00.000",
+        "0:04.000",
+        "1:02.500",
+        "1:01.050",
     ]

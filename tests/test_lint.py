@@ -7,12 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_support import storyc_main
 
 from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
 from storyc.check.provider import FileFacts
-from storyc.cli import app
-from storyc.errors import StorycError
 from storyc.frontend import analyze_source
 from storyc.language.model import Span
 from storyc.tooling.lint import RuleSelection, fix_source, lint_source, selection_for
@@ -300,15 +298,11 @@ def test_config_is_found_by_walking_up(tmp_path: Path) -> None:
     assert selection_for(nearer, ["S107"]).is_enabled("S107")
 
 
-runner = CliRunner()
-
-
 def run(*args: str) -> tuple[int, str]:
-    """The command's exit code and output, as `storyc.cli.main` would give them."""
-    result = runner.invoke(app, list(args))
-    if isinstance(result.exception, StorycError):
-        return result.exception.exit_code, result.output + result.exception.message
-    return result.exit_code, result.output
+    """The command's exit status and output (stdout, then stderr), run in this process
+    through `storyc.cli.main` (see cli_support)."""
+    result = storyc_main(args, cwd=Path.cwd())
+    return result.returncode, result.output
 
 
 def test_a_bad_config_is_a_usage_error(tmp_path: Path) -> None:

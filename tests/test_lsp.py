@@ -218,7 +218,7 @@ async def test_hover_on_a_duration_shows_its_clip_and_film_timecode(client: Lang
     assert hover is not None
     text = hover.contents.value  # type: ignore[union-attr]
     # Two 4 s shots pack into one sora-2 clip: the second runs 0:04-0:08 in clip and film.
-    assert "clip 1 of 1" in text and "in the film 0:04–0:08" in text
+    assert "clip 1 of 1" in text and "in the film 0:04.000–0:08.000" in text
 
 
 async def test_hover_on_a_code_in_a_suppression_shows_the_rule(client: LanguageClient):
@@ -390,3 +390,27 @@ async def test_outline_lists_scenes_and_shots_and_folding_follows_blocks(client:
     )
     assert folds is not None
     assert (7, 13) in {(f.start_line, f.end_line) for f in folds}
+
+
+async def test_a_document_with_lone_carriage_returns_reads_like_lint_reads_it(
+    client: LanguageClient,
+):
+    from storyc.tooling.lint import lint_source
+
+    text = STORY.replace("@mara waves.", "@ghost waves.")
+    doc = Doc(client, text)
+    expected = [(d.code, d.span.line - 1) for d in lint_source(text, "/tmp/t.story").diagnostics]
+    assert ("S101", 13) in expected
+    folds_before = await client.text_document_folding_range_async(
+        lsp.FoldingRangeParams(text_document=doc.ident())
+    )
+    doc.edit_to(text.replace("\n", "\r"))  # an old Mac editor's line endings
+    published = await doc.diagnostics()
+    assert sorted((str(d.code), d.range.start.line) for d in published) == sorted(expected)
+    folds = await client.text_document_folding_range_async(
+        lsp.FoldingRangeParams(text_document=doc.ident())
+    )
+    assert folds is not None and folds_before is not None
+    assert [(f.start_line, f.end_line) for f in folds] == [
+        (f.start_line, f.end_line) for f in folds_before
+    ]

@@ -227,12 +227,12 @@ def test_an_untrusted_header_ends_the_session_without_reading_the_body(
     raw: RawServer, header: bytes
 ) -> None:
     raw.still_answers()
-    started = time.monotonic()
     raw.write(header)  # stdin stays open: the server must not wait for the announced body
+    # A server that waited for the body would never answer: `answer` and `wait` give up
+    # after TIMEOUT (a guard against a hang, not a measure of speed) and fail the test.
     error = _error(raw.answer(None))
     assert error["code"] == INVALID_REQUEST
     assert raw.wait() == 1
-    assert time.monotonic() - started < TIMEOUT
     raw.assert_no_traceback()
     assert b"Content-Length" in raw.stderr or b"header" in raw.stderr
 

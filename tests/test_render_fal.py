@@ -23,7 +23,7 @@ from storyc.frontend import compile_file
 from storyc.plan.capabilities import load_table
 from storyc.probe import probe
 from storyc.providers.errors import KeyRefused, MissingKey
-from storyc.providers.fal import FalRenderer, fal_input
+from storyc.providers.fal import FalRenderer, build_request
 
 URL_FIELDS = {"image_url", "image_urls", "start_image_url", "elements"}
 
@@ -116,18 +116,19 @@ def test_the_input_agrees_with_the_request_the_compiler_shows(tmp_path: Path) ->
     offering = load_table().offering("fal", "veo-3.1-fast")
     assert offering is not None
     for clip in compilation.plan.clips:
-        app, body = fal_input(
-            clip,
-            offering,
-            first_frame_url="https://v3.fal.media/frame.png" if clip.input_reference else None,
-            cameo_urls=tuple("https://v3.fal.media/ref.png" for _ in clip.cameos),
-        )
-        shown = clip.request["input"]
-        assert app == clip.request["app"]
-        assert {k: v for k, v in body.items() if k not in URL_FIELDS} == {
-            k: v for k, v in shown.items() if k not in URL_FIELDS
+        request = build_request(clip, offering)
+        assert clip.request == {"app": request.app, "input": request.body}
+        # Files are named, never inlined: each placeholder stands for one upload.
+        uploads = {f.placeholder: Path(f.path).name for f in request.files}
+        assert set(uploads.values()) == {
+            Path(p).name for p in [clip.input_reference, *(c.path for c in clip.cameos)] if p
         }
-        assert body.keys() & URL_FIELDS == shown.keys() & URL_FIELDS
+        assert all(text == f"<upload of {name}>" for text, name in uploads.items())
+    assert [c.request["input"].keys() & URL_FIELDS for c in compilation.plan.clips] == [
+        {"image_urls"},
+        {"image_url"},
+        set(),
+    ]
 
 
 def test_refused_and_failed_requests_are_reported_in_fals_words(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from fakeprovider import make_mp4
 
 from storyc.providers.errors import JobRejected, KeyRefused
 from storyc.providers.http import (
@@ -51,11 +51,17 @@ def test_the_providers_own_words_are_found_in_each_error_shape(
     assert provider_message(response) == message
 
 
-def test_retry_after_reads_milliseconds_seconds_and_dates() -> None:
+def test_retry_after_reads_milliseconds_seconds_and_dates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert retry_after_s(answer(429, {}, **{"retry-after-ms": "250"})) == 0.25
     assert retry_after_s(answer(429, {}, **{"Retry-After": "3"})) == 3.0
-    date = email.utils.formatdate(time.time() + 10, usegmt=True)
-    assert 8 <= (retry_after_s(answer(429, {}, **{"Retry-After": date})) or 0) <= 10
+    now = 1_700_000_000.0  # a fixed clock: a date is read against "now", exactly
+    monkeypatch.setattr(time, "time", lambda: now)
+    date = email.utils.formatdate(now + 10, usegmt=True)
+    assert retry_after_s(answer(429, {}, **{"Retry-After": date})) == 10.0
+    past = email.utils.formatdate(now - 60, usegmt=True)
+    assert retry_after_s(answer(429, {}, **{"Retry-After": past})) == 0.0
     assert retry_after_s(answer(429, {}, **{"Retry-After": "soon"})) is None
     assert retry_after_s(answer(429, {})) is None
 
@@ -71,8 +77,10 @@ def test_the_key_and_masked_echoes_of_it_are_scrubbed() -> None:
     assert cleaned.startswith("Incorrect API key provided: ***")
 
 
-def test_a_whole_mp4_passes_and_a_cut_one_is_caught(tmp_path: Path) -> None:
-    whole = make_mp4(tmp_path / "media")
+def test_a_whole_mp4_passes_and_a_cut_one_is_caught(
+    tmp_path: Path, mp4: Callable[..., Path]
+) -> None:
+    whole = mp4()  # the run's shared 1280x720 4 s file: only read here
     assert mp4_problem(whole) is None
     data = whole.read_bytes()
     cut = tmp_path / "cut.mp4"

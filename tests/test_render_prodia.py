@@ -24,7 +24,12 @@ from fakeprovider.testing import (
 from storyc.plan.capabilities import load_table
 from storyc.probe import probe
 from storyc.providers.errors import KeyRefused, MissingKey
-from storyc.providers.prodia import ProdiaRenderer, parse_multipart, prodia_job, prodia_message
+from storyc.providers.prodia import (
+    ProdiaRenderer,
+    build_request,
+    parse_multipart,
+    prodia_message,
+)
 
 # The clips the fake provider serves (width, height, seconds); see tests/conftest.py.
 FAKE_MEDIA = ((1280, 720, 4), (1920, 1080, 8), (720, 1280, 4))
@@ -161,17 +166,29 @@ def test_the_job_json_follows_the_offering() -> None:
     veo = table.offering("prodia", "veo-3.1")
     assert sora is not None and veo is not None
     clip = make_clip("prodia", "sora-2", 1, "harbour at dawn", size="720x1280", seconds=12)
-    assert prodia_job(clip, sora, image_name="input.png") == {
-        "type": "inference.sora-2.img2vid.v1",
-        "config": {
-            "prompt": "harbour at dawn",
-            "image": "input.png",
-            "aspect_ratio": "9:16",
-            "duration": 12,
+    framed = clip.model_copy(update={"input_reference": "/stories/refs/harbour.png"})
+    request = build_request(framed, sora)
+    assert request.multipart and request.body == {
+        "job": {
+            "type": "inference.sora-2.img2vid.v1",
+            "config": {
+                "prompt": "harbour at dawn",
+                "image": "input.png",
+                "aspect_ratio": "9:16",
+                "duration": 12,
+            },
         },
+        "input": "@harbour.png;filename=input.png",
+    }
+    assert [(f.placeholder, f.path, f.part_filename) for f in request.files] == [
+        ("@harbour.png;filename=input.png", "/stories/refs/harbour.png", "input.png")
+    ]
+    assert build_request(clip, sora).body == {
+        "type": "inference.sora-2.txt2vid.v1",
+        "config": {"prompt": "harbour at dawn", "aspect_ratio": "9:16", "duration": 12},
     }
     wide = make_clip("prodia", "veo-3.1", 2, "falls", size="1920x1080", seconds=8, audio=False)
-    assert prodia_job(wide, veo)["config"] == {
+    assert build_request(wide, veo).body["config"] == {
         "prompt": "falls",
         "aspect_ratio": "16:9",
         "resolution": "1080p",

@@ -17,6 +17,7 @@ import pytest
 from render_clips import StubProvider, make_clip, make_plan, paid_plan
 from rich.console import Console
 
+from storyc.cli.progress_view import render_in_terminal
 from storyc.errors import StorycError
 from storyc.plan.schema import Clip, ClipPlan
 from storyc.probe import probe
@@ -57,7 +58,7 @@ def preview_plan() -> ClipPlan:
 def test_render_to_dir_writes_the_plan_and_the_clips(tmp_path: Path) -> None:
     plan = preview_plan()
     out, cache = tmp_path / "build", tmp_path / "cache"
-    report = render_to_dir(plan, out, jobs=2, console=quiet(), cache_dir=cache)
+    report = render_in_terminal(plan, out, jobs=2, console=quiet(), cache_dir=cache)
     assert report.ok and report.cached == 0
     assert ClipPlan.read(out / "plan.json") == plan
     assert [r.path.name for r in report.rendered] == [f"{c.stem}.mp4" for c in plan.clips]
@@ -74,18 +75,18 @@ def test_render_to_dir_writes_the_plan_and_the_clips(tmp_path: Path) -> None:
 def test_a_second_run_renders_nothing_and_force_renders_again(tmp_path: Path) -> None:
     plan = preview_plan()
     out, cache = tmp_path / "build", tmp_path / "cache"
-    render_to_dir(plan, out, console=quiet(), cache_dir=cache)
-    again = render_to_dir(plan, out, console=quiet(), cache_dir=cache)
+    render_in_terminal(plan, out, console=quiet(), cache_dir=cache)
+    again = render_in_terminal(plan, out, console=quiet(), cache_dir=cache)
     assert again.ok and again.cached == 2 and again.submitted == 0
-    forced = render_to_dir(plan, out, force=True, console=quiet(), cache_dir=cache)
+    forced = render_in_terminal(plan, out, force=True, console=quiet(), cache_dir=cache)
     assert forced.cached == 0 and forced.submitted == 2
 
 
 def test_clips_of_an_earlier_plan_leave_the_output_folder(tmp_path: Path) -> None:
     out, cache = tmp_path / "build", tmp_path / "cache"
-    render_to_dir(make_plan([make_clip(1)]), out, console=quiet(), cache_dir=cache)
+    render_in_terminal(make_plan([make_clip(1)]), out, console=quiet(), cache_dir=cache)
     changed = make_plan([make_clip(1, render_ms=8000, shots=((0, 8000),))])
-    render_to_dir(changed, out, console=quiet(), cache_dir=cache)
+    render_in_terminal(changed, out, console=quiet(), cache_dir=cache)
     assert sorted(p.name for p in (out / "clips").iterdir()) == [f"{changed.clips[0].stem}.mp4"]
     assert len(list(cache.glob("*.mp4"))) == 2  # the cache still has both
 
@@ -183,7 +184,7 @@ def test_a_paid_run_off_a_terminal_needs_yes(tmp_path: Path) -> None:
     stub = StubProvider(tmp_path / "provider")
     console = quiet()
     with pytest.raises(StorycError, match="--yes"):
-        render_to_dir(paid_plan(2), tmp_path / "out", renderer=stub, console=console,
+        render_in_terminal(paid_plan(2), tmp_path / "out", renderer=stub, console=console,
                       cache_dir=tmp_path / "cache")  # fmt: skip
     assert stub.submits() == []
     shown = console.file.getvalue()  # type: ignore[attr-defined]
@@ -194,13 +195,13 @@ def test_max_cost_refuses_before_paying_and_counts_only_uncached_clips(tmp_path:
     stub = StubProvider(tmp_path / "provider")
     cache = tmp_path / "cache"
     with pytest.raises(StorycError, match="over --max-cost"):
-        render_to_dir(paid_plan(3), tmp_path / "out", renderer=stub, yes=True, max_cost=1.0,
+        render_in_terminal(paid_plan(3), tmp_path / "out", renderer=stub, yes=True, max_cost=1.0,
                       console=quiet(), cache_dir=cache)  # fmt: skip
     assert stub.submits() == []
     # Two clips rendered (and paid) in a smaller run: the third alone fits the budget.
-    render_to_dir(paid_plan(2), tmp_path / "out", renderer=stub, yes=True, console=quiet(),
+    render_in_terminal(paid_plan(2), tmp_path / "out", renderer=stub, yes=True, console=quiet(),
                   cache_dir=cache)  # fmt: skip
-    report = render_to_dir(paid_plan(3), tmp_path / "out", renderer=stub, yes=True,
+    report = render_in_terminal(paid_plan(3), tmp_path / "out", renderer=stub, yes=True,
                            max_cost=0.5, console=quiet(), cache_dir=cache)  # fmt: skip
     assert report.ok and report.submitted == 1 and report.cached == 2
     assert len(stub.submits()) == 3
@@ -208,12 +209,24 @@ def test_max_cost_refuses_before_paying_and_counts_only_uncached_clips(tmp_path:
 
 def test_a_plan_for_another_provider_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StorycError, match="compile again"):
-        render_to_dir(paid_plan(1), tmp_path, provider="preview", console=quiet(),
+        render_in_terminal(paid_plan(1), tmp_path, provider="preview", console=quiet(),
                       cache_dir=tmp_path / "cache")  # fmt: skip
 
 
+def test_the_engine_refuses_a_paid_run_nobody_approved(tmp_path: Path) -> None:
+    stub = StubProvider(tmp_path / "provider")
+    with pytest.raises(StorycError, match="nobody approved"):
+        render_to_dir(paid_plan(1), tmp_path / "out", renderer=stub, cache_dir=tmp_path / "c")
+    assert stub.submits() == []
+    seen = []
+    report = render_to_dir(paid_plan(1), tmp_path / "out", renderer=stub,
+                           cache_dir=tmp_path / "c", approve=seen.append)  # fmt: skip
+    assert report.ok and [len(run.to_pay) for run in seen] == [1]
+    assert seen[0].cost == pytest.approx(0.4)
+
+
 def test_the_preview_needs_no_consent(tmp_path: Path) -> None:
-    report = render_to_dir(make_plan([make_clip()]), tmp_path / "out", renderer=PreviewRenderer(),
+    report = render_in_terminal(make_plan([make_clip()]), tmp_path / "out", renderer=PreviewRenderer(),
                            console=quiet(), cache_dir=tmp_path / "cache")  # fmt: skip
     assert report.ok and not report.paid
 

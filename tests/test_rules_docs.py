@@ -1,8 +1,11 @@
-"""docs/rules.md and `storyc rule` agree with the rule catalog, and every code storyc emits
-has an entry there."""
+"""docs/rules.md and `storyc rule` agree with the rule catalog, and every diagnostic storyc
+makes comes from a catalog rule (`catalog.S108.diagnostic(...)`), so no code can drift from
+its name and docs. (That every rule's bad example raises it, and so every rule is emitted
+somewhere, is tests/test_catalog_examples.py.)"""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -11,32 +14,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from storyc.check import docs
+from storyc.check import catalog, docs
 from storyc.check.catalog import BY_CODE, BY_NAME, RULES, Rule
 from storyc.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "storyc"
 
-# R["S101"], BY_CODE["T001"]: how rules are looked up in the checker.
-LOOKUP = re.compile(r"""\b(?:R|BY_CODE)\[\s*["']([A-Z]\d{3})["']\s*\]""")
-# Any code literal, with the name literal that follows it where there is one
-# (`_syntax(file, "E001", "syntax-error", ...)`, `self.error("S108", "duplicate-header-key", ...)`).
-LITERAL = re.compile(r"""["']([EPSCT]\d{3})["'](?:\s*,\s*["']([a-z][a-z0-9-]*)["'])?""")
-
 
 def _sources() -> list[Path]:
     return sorted(p for p in PACKAGE.rglob("*.py") if p.name != "catalog.py")
-
-
-def _occurrences(pattern: re.Pattern[str]) -> list[tuple[str, int, re.Match[str]]]:
-    found = []
-    for path in _sources():
-        text = path.read_text(encoding="utf-8")
-        for match in pattern.finditer(text):
-            line = text.count("\n", 0, match.start()) + 1
-            found.append((str(path.relative_to(ROOT)), line, match))
-    return found
 
 
 def test_docs_rules_md_is_up_to_date() -> None:
@@ -69,27 +56,34 @@ def test_catalog_codes_and_names_are_unique_and_well_formed() -> None:
         assert rule.summary.strip() and rule.good.strip()
 
 
-def test_every_looked_up_code_is_in_the_catalog() -> None:
-    found = _occurrences(LOOKUP)
-    assert len(found) > 20, "the lookup pattern no longer finds the checker's rules"
-    missing = [
-        f"{file}:{line}: {m.group(1)}" for file, line, m in found if m.group(1) not in BY_CODE
-    ]
-    assert not missing, missing
+def test_every_rule_is_a_catalog_attribute_named_by_its_code() -> None:
+    # `catalog.S108` is the rule S108: a mistyped code is an AttributeError, not a string.
+    for rule in RULES:
+        assert getattr(catalog, rule.code) is rule
 
 
-def test_every_code_literal_is_in_the_catalog_with_its_name() -> None:
-    # Diagnostics made without the catalog (the parser's syntax errors, the builder's
-    # header errors) must still use catalogued codes and the catalog's names.
-    found = _occurrences(LITERAL)
-    assert any(m.group(2) for _, _, m in found), "no code/name pairs found: pattern broken"
+def test_diagnostics_are_made_only_from_catalog_rules() -> None:
+    # No `Diagnostic(code=...)` outside the catalog, and no rule looked up by a code literal
+    # (`BY_CODE["S101"]`): `BY_CODE` is for codes a user types.
     problems = []
-    for file, line, match in found:
-        code, name = match.group(1), match.group(2)
-        if code not in BY_CODE:
-            problems.append(f"{file}:{line}: {code} is not in the catalog")
-        elif name is not None and name != BY_CODE[code].name:
-            problems.append(f"{file}:{line}: {code} is `{BY_CODE[code].name}`, not `{name}`")
+    for path in _sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        where = path.relative_to(ROOT)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "Diagnostic"
+            ):
+                problems.append(f"{where}:{node.lineno}: Diagnostic(...) outside the catalog")
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Name)
+                and isinstance(node.slice, ast.Constant)
+                and isinstance(node.slice.value, str)
+                and node.slice.value in BY_CODE
+            ):
+                problems.append(f"{where}:{node.lineno}: {node.slice.value} looked up by string")
     assert not problems, problems
 
 

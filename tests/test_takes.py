@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import storyc_main
 from typer.testing import CliRunner
 
+from storyc.board.make import make_board
 from storyc.cli import app
-from storyc.cli.board import make_board
 from storyc.frontend import compile_file
 from storyc.plan.takes import all_takes, apply_picks, read_picks, take_variant
 from tests.board_support import STORY, write_story
@@ -85,21 +84,13 @@ def test_compile_render_and_build_honour_the_picked_take(tmp_path: Path) -> None
 
     def compiled_clip() -> dict[str, object]:
         out = tmp_path / "out"
-        run = subprocess.run(
-            [sys.executable, "-m", "storyc.cli", "compile", str(story), "-o", str(out)],
-            capture_output=True,
-            text=True,
-        )
+        run = storyc_main(["compile", str(story), "-o", str(out)], cwd=tmp_path)
         assert run.returncode == 0, run.stderr
         return json.loads((out / "plan.json").read_text())["clips"][0]
 
     first = compiled_clip()
     assert first["take"] == 1
-    pick = subprocess.run(
-        [sys.executable, "-m", "storyc.cli", "pick", str(story), "1", "2"],
-        capture_output=True,
-        text=True,
-    )
+    pick = storyc_main(["pick", str(story), "1", "2"], cwd=tmp_path)
     assert pick.returncode == 0, pick.stderr
     picked = compiled_clip()
     assert picked["take"] == 2

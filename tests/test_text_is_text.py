@@ -2,9 +2,10 @@
 
 rich reads plain strings as markup: before, a scene called `[/b]` made `storyc plan` crash,
 `[bold]` in a title turned bold and an ESC in a story reached the terminal. Each command
-runs here in a subprocess on stories and file names full of markup-like text and escape
-sequences: no traceback, the text shows exactly as typed, and no raw ESC comes out (output
-to a pipe carries no colour codes, so any ESC would be the story's).
+runs here (in this process, through `storyc.cli.main`; once through the console script in a
+subprocess) on stories and file names full of markup-like text and escape sequences: no
+traceback, the text shows exactly as typed, and no raw ESC comes out (output that is not a
+terminal carries no colour codes, so any ESC would be the story's).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cli_support import Ran, cli_overrides, storyc_main
 from fakeprovider import FakeProvider
-from fakeprovider.testing import StoryShot, cli_env, provider_env, write_story
+from fakeprovider.testing import FAST, StoryShot, cli_env, write_story
 from fakeprovider.testing import storyc as run_storyc
 
 from storyc.check.diagnostics import Diagnostic, Severity, render_full
@@ -49,12 +51,13 @@ BAD = (
 FAKE_MEDIA = ((1280, 720, 4),)
 
 
-def storyc(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_storyc(args, cli_env(cwd / "cache", columns=300, **env), cwd, timeout=180)
+def storyc(args: list[str], cwd: Path, **env: str) -> Ran:
+    """`storyc ARGS` in this process, as the console script runs it (see cli_support)."""
+    return storyc_main(args, cwd=cwd, env=cli_overrides(cwd / "cache", columns=300, **env))
 
 
 def assert_printed_as_text(
-    run: subprocess.CompletedProcess[str], code: int, *literals: str
+    run: Ran | subprocess.CompletedProcess[str], code: int, *literals: str
 ) -> None:
     out = run.stdout + run.stderr
     assert "Traceback" not in run.stderr, run.stderr
@@ -110,6 +113,16 @@ def test_every_command_prints_markup_and_escapes_as_text(
     assert_printed_as_text(storyc(args, tmp_path), code, *literals)
 
 
+def test_the_console_script_prints_markup_and_escapes_as_text(tmp_path: Path) -> None:
+    """The same as the first case, through a real process writing to a pipe."""
+    _, args, story, code, literals = CASES[0]
+    story_at(tmp_path, story)
+
+    run = run_storyc(args, cli_env(tmp_path / "cache", columns=300), tmp_path, timeout=180)
+
+    assert_printed_as_text(run, code, *literals)
+
+
 def test_build_prints_markup_and_escapes_as_text(tmp_path: Path) -> None:
     story_at(tmp_path, GOOD)
 
@@ -141,7 +154,7 @@ def test_a_provider_message_with_markup_is_reported_as_typed(
             StoryShot("FAIL-JOB a dog chases a ball", 4),
         ],
     )
-    env = provider_env(fake, tmp_path / "cache")
+    env = fake.env() | FAST | {"NO_COLOR": "1", "COLUMNS": "200"}
 
     run = storyc(["render", "spot.story", "--yes", "-o", "out"], tmp_path, **env)
 

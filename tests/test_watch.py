@@ -11,7 +11,7 @@ import httpx
 import pytest
 from rich.console import Console
 
-from storyc.cli.board import BoardResult
+from storyc.board.make import BoardResult
 from storyc.cli.watch import serve, watch_loop, watch_once
 from tests.board_support import ARGS, CHROMIUM, write_story
 

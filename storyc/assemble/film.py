@@ -52,6 +52,7 @@ from storyc.assemble.timeline import Placement, Timeline, build_timeline
 from storyc.assemble.x264 import matching_encoder
 from storyc.errors import StorycError
 from storyc.plan.schema import ClipPlan
+from storyc.units import frames_to_seconds
 
 AssemblyPath = Literal["lossless", "partial copy", "moviepy"]
 
@@ -297,7 +298,9 @@ def _runs(timeline: Timeline, copy_flags: list[bool]) -> list[list[Placement]]:
 
 def _write_concat(scratch: Path, entries: list[tuple[Path, int]], timeline: Timeline) -> Path:
     listing = scratch / "clips.ffconcat"
-    text = concat_list([(path, float(Fraction(frames) / timeline.fps)) for path, frames in entries])
+    text = concat_list(
+        [(path, float(frames_to_seconds(frames, timeline.fps))) for path, frames in entries]
+    )
     listing.write_text(text, encoding="utf-8")
     return listing
 

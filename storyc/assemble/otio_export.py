@@ -10,11 +10,13 @@ named for what they are (OTIO has no standard type for them). Shots are markers.
 
 from __future__ import annotations
 
-import os
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from storyc.assemble.timeline import Placement, Timeline, cut_frames
+from storyc.fsutil import atomic_path
+from storyc.units import ms_to_frames
 
 
 def build_otio(
@@ -66,8 +68,8 @@ def build_otio(
             )
             if kind == otio.schema.TrackKind.Video:
                 for shot in placement.clip.shots:
-                    first = timeline_frames(timeline, shot.start)
-                    last = min(timeline_frames(timeline, shot.end), placement.frames)
+                    first = ms_to_frames(shot.start, timeline.fps)
+                    last = min(ms_to_frames(shot.end, timeline.fps), placement.frames)
                     if last > first:
                         clip.markers.append(
                             otio.schema.Marker(
@@ -83,7 +85,7 @@ def build_otio(
                         )
             track.append(clip)
             if placement.position < len(placements) - 1:
-                transition = _transition(otio, placement, frames)
+                transition = _transition(otio, placement, frames, timeline.fps)
                 if transition is not None:
                     track.append(transition)
         result.tracks.append(track)
@@ -96,14 +98,9 @@ def write_otio(
     """Write the timeline to `path` (atomically), clip paths relative to its folder."""
     import opentimelineio as otio
 
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp.otio")
     built = build_otio(timeline, title, path.parent, source_frames)
-    otio.adapters.write_to_file(built, str(temp))
-    os.replace(temp, path)
-
-
-def timeline_frames(timeline: Timeline, ms: int) -> int:
-    return round(ms * timeline.fps / 1000)
+    with atomic_path(path, ".otio") as temp:
+        otio.adapters.write_to_file(built, str(temp))
 
 
 def _half_before_cut(outgoing: Placement) -> int:
@@ -111,7 +108,7 @@ def _half_before_cut(outgoing: Placement) -> int:
     return outgoing.crossfade_out // 2
 
 
-def _transition(otio: Any, outgoing: Placement, frames: Any) -> Any:
+def _transition(otio: Any, outgoing: Placement, frames: Any, fps: Fraction) -> Any:
     clip = outgoing.clip
     kind = clip.transition.kind
     metadata = {"storyc": {"kind": kind, "duration_ms": clip.transition.duration}}
@@ -125,7 +122,7 @@ def _transition(otio: Any, outgoing: Placement, frames: Any) -> Any:
             metadata=metadata,
         )
     if kind in ("fade", "dip") and outgoing.fade_out:
-        whole = round(clip.transition.duration * float(frames(1).rate) / 1000)
+        whole = ms_to_frames(clip.transition.duration, fps)
         return otio.schema.Transition(
             name=f"{'fade' if kind == 'fade' else 'dip'} to black {clip.transition.duration} ms",
             transition_type=otio.schema.TransitionTypes.Custom,

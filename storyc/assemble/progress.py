@@ -44,9 +44,11 @@ class RichAssemblyProgress:
             transient=False,
         )
         self._tasks: dict[str, TaskID] = {}
+        self._started = False
 
     def __enter__(self) -> RichAssemblyProgress:
-        self._progress.start()
+        # The bars start with the first stage, so the same context can wrap a render (with
+        # its own bars and questions) that comes before assembly.
         return self
 
     def __exit__(
@@ -55,9 +57,13 @@ class RichAssemblyProgress:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self._progress.stop()
+        if self._started:
+            self._progress.stop()
 
     def __call__(self, stage: str, done: float, total: float) -> None:
+        if not self._started:
+            self._started = True
+            self._progress.start()
         task = self._tasks.get(stage)
         if task is None:
             task = self._progress.add_task(stage, total=total or None)

@@ -18,6 +18,7 @@ import numpy as np
 from storyc.assemble.ffmpeg import ffmpeg_output, run_ffmpeg
 from storyc.assemble.mp4 import AudioTrack, aac_config
 from storyc.assemble.timeline import CUT_AUDIO_FADE_MS, Placement, Timeline
+from storyc.units import ms_to_samples
 
 QUIET_PEAK = 0.02
 """-34 dBFS: a step this small where two clips' sound meets is not heard as a click (AAC's
@@ -75,7 +76,7 @@ def mix_soundtrack(
     """The film's audio, float32 [samples, channels], laid out exactly like its frames."""
     total = timeline.sample(timeline.frames, audio.rate)
     film = np.zeros((total, audio.channels), dtype=np.float32)
-    cut_ramp = round(audio.rate * CUT_AUDIO_FADE_MS / 1000)
+    cut_ramp = ms_to_samples(CUT_AUDIO_FADE_MS, audio.rate)
     for placement, samples in zip(timeline.placements, clips_audio, strict=True):
         start = timeline.sample(placement.start, audio.rate)
         length = timeline.sample(placement.end, audio.rate) - start
@@ -120,7 +121,7 @@ def _equal_power(length: int) -> np.ndarray:
 
 def cuts_are_quiet(timeline: Timeline, clips_audio: list[np.ndarray | None], rate: int) -> bool:
     """True when the sound at both sides of every cut is near silence (copying won't click)."""
-    edge = max(1, round(rate * EDGE_MS / 1000))
+    edge = max(1, ms_to_samples(EDGE_MS, rate))
     for placement, samples in zip(timeline.placements, clips_audio, strict=True):
         if samples is None or len(samples) == 0:
             continue
@@ -165,7 +166,7 @@ def edge_peaks(tracks: list[tuple[Path, AudioTrack]]) -> list[tuple[float, float
         if channels and channel_config != channels:
             return None
         channels = channel_config
-        edge = max(1, round(track.sample_rate * EDGE_MS / 1000))
+        edge = max(1, ms_to_samples(EDGE_MS, track.sample_rate))
         end = track.priming + track.duration_samples
         if track.priming < 1024 or end - edge < (count - group + 1) * 1024 or end > count * 1024:
             return None
@@ -189,7 +190,7 @@ def edge_peaks(tracks: list[tuple[Path, AudioTrack]]) -> list[tuple[float, float
     samples = np.frombuffer(raw, dtype="<f4").reshape(-1, channels)
     if len(samples) != len(windows) * 2 * group * 1024:
         return None
-    edge_samples = max(1, round(tracks[0][1].sample_rate * EDGE_MS / 1000))
+    edge_samples = max(1, ms_to_samples(EDGE_MS, tracks[0][1].sample_rate))
     return [
         (
             float(np.abs(samples[head : head + edge_samples]).max()),

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from storyc.fsutil import write_atomic
 from storyc.plan.schema import ClipPlan
 
 STAMP_NAME = ".storyc-build.json"
@@ -49,9 +49,7 @@ def is_up_to_date(folder: Path, plan: ClipPlan, clips: list[Path], outputs: list
 
 def write_stamp(folder: Path, plan: ClipPlan, clips: list[Path], outputs: list[Path]) -> None:
     path = folder / STAMP_NAME
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(build_state(plan, clips, outputs)), encoding="utf-8")
-    os.replace(temp, path)
+    write_atomic(path, json.dumps(build_state(plan, clips, outputs)))
 
 
 def clear_stamp(folder: Path) -> None:

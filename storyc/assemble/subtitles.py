@@ -8,11 +8,12 @@ where the next begins.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from storyc.assemble.timeline import Timeline, shot_span_ms
+from storyc.fsutil import write_atomic
+from storyc.units import srt_time
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,6 @@ def subtitle_cues(timeline: Timeline) -> list[Cue]:
     return cues
 
 
-def srt_time(ms: int) -> str:
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d},{millis:03d}"
-
-
 def format_srt(cues: list[Cue]) -> str:
     blocks = [
         f"{number}\n{srt_time(cue.start)} --> {srt_time(cue.end)}\n{cue.text}\n"
@@ -70,7 +64,5 @@ def format_srt(cues: list[Cue]) -> str:
 def write_srt(timeline: Timeline, path: Path) -> list[Cue]:
     """Write the film's subtitles to `path` (atomically); return the cues."""
     cues = subtitle_cues(timeline)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(format_srt(cues), encoding="utf-8")
-    os.replace(temp, path)
+    write_atomic(path, format_srt(cues))
     return cues

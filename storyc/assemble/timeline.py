@@ -1,8 +1,9 @@
 """Where every clip sits in the film, in whole frames: the one timeline every output shares.
 
 The film, the subtitles and the edit list all read their times from here, so they cannot
-disagree. Boundaries are computed on an absolute timeline (each clip's start and end are
-rounded from milliseconds once), never by adding rounded lengths, so nothing drifts.
+disagree. Each clip starts where the plan says (`Clip.film_start`, ms); its first and last
+frames are rounded from those absolute times once (`storyc.units.ms_to_frames`), never by
+adding rounded lengths, so nothing drifts.
 
 Transitions (`Clip.transition` joins a clip to the next one):
 - `cut`: the next clip starts where this one ends (audio gets a 5 ms fade either side).
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from storyc.errors import StorycError
 from storyc.plan.schema import Clip, ClipPlan
+from storyc.units import frames_to_ms, frames_to_samples, ms_to_frames
 
 CUT_AUDIO_FADE_MS = 5
 """Audio ramps this long at every cut and at both ends of the film, so no join clicks."""
@@ -65,7 +67,7 @@ class Timeline:
 
     def frame_ms(self, frame: int) -> int:
         """Film time of `frame`, in ms."""
-        return round(Fraction(frame) * 1000 / self.fps)
+        return frames_to_ms(frame, self.fps)
 
     @property
     def duration_ms(self) -> int:
@@ -73,11 +75,7 @@ class Timeline:
 
     def sample(self, frame: int, rate: int) -> int:
         """The audio sample at `rate` where film frame `frame` starts."""
-        return round(Fraction(frame) * rate / self.fps)
-
-
-def ms_to_frames(ms: int, fps: Fraction) -> int:
-    return round(Fraction(ms) * fps / 1000)
+        return frames_to_samples(frame, self.fps, rate)
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -99,18 +97,11 @@ def build_timeline(plan: ClipPlan, sources: list[Path], fps: Fraction) -> Timeli
         raise StorycError("the plan has no clips, so there is no film to assemble")
     width, height = parse_size(plan.story.size)
 
-    # Starts in ms on the absolute timeline: each crossfade pulls everything after it in.
-    starts_ms: list[int] = []
-    position_ms = 0
-    for clip in plan.clips:
-        starts_ms.append(position_ms)
-        overlap = clip.transition.duration if clip.transition.kind == "crossfade" else 0
-        position_ms += clip.duration - overlap
-
+    check_film_starts(plan)
     last = len(plan.clips) - 1
     bounds = [
-        (ms_to_frames(start, fps), ms_to_frames(start + clip.duration, fps))
-        for start, clip in zip(starts_ms, plan.clips, strict=True)
+        (ms_to_frames(clip.film_start, fps), ms_to_frames(clip.film_start + clip.duration, fps))
+        for clip in plan.clips
     ]
     placements: list[Placement] = []
     for position, (clip, source, (start, end)) in enumerate(
@@ -156,6 +147,22 @@ def build_timeline(plan: ClipPlan, sources: list[Path], fps: Fraction) -> Timeli
         frames=placements[-1].end,
         placements=tuple(placements),
     )
+
+
+def check_film_starts(plan: ClipPlan) -> None:
+    """Refuse a plan whose film times do not join up: each clip must start where the one
+    before it ends, less a crossfade's overlap (the planner writes them so; an edited or
+    damaged plan.json may not)."""
+    expected = 0
+    for clip in plan.clips:
+        if clip.film_start != expected:
+            raise StorycError(
+                f"clip {clip.index} starts at {clip.film_start} ms in plan.json but the clips "
+                f"before it end at {expected} ms",
+                hint="compile the story again to rewrite plan.json",
+            )
+        overlap = clip.transition.duration if clip.transition.kind == "crossfade" else 0
+        expected = clip.film_start + clip.duration - overlap
 
 
 def cut_frames(placement: Placement) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from typing import Literal
 from storyc.check.diagnostics import Diagnostic
 from storyc.language.model import Shot, Story
 from storyc.plan.schema import Clip, ClipPlan, PlannedShot
+from storyc.units import seconds_text, timecode
 
 Live = Literal["serve", "refresh"] | None
 """How a page kept fresh by `storyc watch` reloads: poll the server, or a meta refresh."""
@@ -136,15 +137,9 @@ class ShotFiles:
     """Shot index -> where it plays."""
 
 
-def timecode(ms: int) -> str:
-    """`m:ss.mmm`, the film position of a shot."""
-    minutes, rest = divmod(max(ms, 0), 60_000)
-    return f"{minutes}:{rest // 1000:02d}.{rest % 1000:03d}"
-
-
-def seconds_text(ms: int) -> str:
-    text = f"{ms / 1000:.3f}".rstrip("0").rstrip(".")
-    return f"{text} s"
+def seconds_label(ms: int) -> str:
+    """A shot's length on its card: `3.5 s`."""
+    return f"{seconds_text(ms)} s"
 
 
 def diagnostic_view(diagnostic: Diagnostic) -> DiagnosticView:
@@ -264,7 +259,7 @@ def board_page(
                     label=_shot_label(shot, number),
                     scene_label=f"{clip.scene_index}.{number}",
                     timecode=timecode(shot.film_start),
-                    duration=seconds_text(shot.end - shot.start),
+                    duration=seconds_label(shot.end - shot.start),
                     clip_index=clip.index,
                     clip_id=clip.id,
                     render=f"{clip.render_ms // 1000} s render, ${clip.cost_usd:.2f}",

@@ -7,12 +7,12 @@ already on disk. Frames come from the ffmpeg bundled with imageio-ffmpeg.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import subprocess
 from pathlib import Path
 
+from storyc.fsutil import atomic_path
 from storyc.probe import ProbeError, ffmpeg_exe, probe
+from storyc.units import ms_to_seconds
 
 THUMB_WIDTH = 480
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
@@ -27,18 +27,15 @@ def frame_at(video: Path, at_ms: int, output: Path, *, width: int = THUMB_WIDTH)
     if output.is_file() and output.stat().st_size > 0:
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
-    temp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.jpg")
     # -ss before -i seeks by keyframe then decodes up to the exact time: fast and exact.
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-    cmd += ["-ss", f"{max(at_ms, 0) / 1000:.3f}", "-i", str(video)]
-    cmd += ["-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "4", str(temp)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    if done.returncode != 0 or not temp.is_file() or temp.stat().st_size == 0:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        last = (done.stderr.strip().splitlines() or ["no frame at that time"])[-1]
-        raise ThumbnailError(f"no frame from {video.name} at {at_ms} ms: {last}")
-    os.replace(temp, output)
+    cmd += ["-ss", f"{float(ms_to_seconds(max(at_ms, 0))):.3f}", "-i", str(video)]
+    with atomic_path(output, ".jpg") as temp:
+        cmd += ["-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "4", str(temp)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        if done.returncode != 0 or not temp.is_file() or temp.stat().st_size == 0:
+            last = (done.stderr.strip().splitlines() or ["no frame at that time"])[-1]
+            raise ThumbnailError(f"no frame from {video.name} at {at_ms} ms: {last}")
     return output
 
 
@@ -50,14 +47,12 @@ def reference_thumb(source: Path, output: Path, *, width: int = THUMB_WIDTH // 2
         from PIL import Image
 
         output.parent.mkdir(parents=True, exist_ok=True)
-        temp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.jpg")
         try:
-            with Image.open(source) as image:
+            with atomic_path(output, ".jpg") as temp, Image.open(source) as image:
                 image.thumbnail((width, width))
                 image.convert("RGB").save(temp, "JPEG", quality=80)
         except OSError as exc:
             raise ThumbnailError(f"cannot read {source.name}: {exc}") from exc
-        os.replace(temp, output)
         return output
     try:
         middle = probe(source).video_duration_ms // 2

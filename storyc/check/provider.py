@@ -9,9 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from storyc.check.catalog import BY_CODE as R
+from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
-from storyc.language.builder import format_ms
 from storyc.language.model import AUDIO_CUE_KEYS, Span, Story
 from storyc.plan.capabilities import (
     PROVIDERS,
@@ -22,6 +21,7 @@ from storyc.plan.capabilities import (
 )
 from storyc.plan.planner import ClipDraft, cameos_in, resolve_path, story_size
 from storyc.sandbox import ALLOW_HINT, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, human_size
+from storyc.units import format_duration
 
 CAMEO_VIDEO_MIN_MS = 2000
 CAMEO_VIDEO_MAX_MS = 4000
@@ -65,7 +65,7 @@ def resolve_offering(
     if provider not in PROVIDERS:
         guess = difflib.get_close_matches(provider, PROVIDERS, n=1)
         return None, [
-            R["P202"].diagnostic(
+            R.P202.diagnostic(
                 f"storyc cannot render on `{provider}`"
                 + (f"; did you mean `{guess[0]}`?" if guess else ""),
                 _text_span(story, "provider"),
@@ -76,7 +76,7 @@ def resolve_offering(
     if model not in table.models():
         guess = difflib.get_close_matches(model, table.models(), n=1)
         return None, [
-            R["P201"].diagnostic(
+            R.P201.diagnostic(
                 f"`{model}` is not a model storyc knows"
                 + (f"; did you mean `{guess[0]}`?" if guess else ""),
                 _text_span(story, "model"),
@@ -94,7 +94,7 @@ def resolve_offering(
     if offering is None:
         where = ", ".join(table.providers_for(model))
         return None, [
-            R["P203"].diagnostic(
+            R.P203.diagnostic(
                 f"`{provider}` does not serve `{model}`",
                 _text_span(story, "provider")
                 if story.header.span_of("provider")
@@ -116,14 +116,14 @@ def check_story_against(
     )
     aspect = story.header.aspect
     if story.header.size and size not in offering.sizes:
-        yield R["P204"].diagnostic(
+        yield R.P204.diagnostic(
             f"{where} does not render {size}",
             _text_span(story, "size"),
             file,
             help=f"it renders: {', '.join(offering.sizes)}",
         )
     elif not story.header.size and aspect and size_for_aspect(offering, aspect) is None:
-        yield R["P204"].diagnostic(
+        yield R.P204.diagnostic(
             f"{where} does not render the aspect {aspect}",
             _text_span(story, "aspect"),
             file,
@@ -138,8 +138,8 @@ def check_story_against(
             yield from _seed(offering, shot.seed, shot.seed_span, where, file)
         if shot.duration_ms > longest:
             parts = -(-shot.duration_ms // longest)
-            yield R["P205"].diagnostic(
-                f"a {format_ms(shot.duration_ms)} shot is longer than the {longest // 1000} s {where} renders at most",
+            yield R.P205.diagnostic(
+                f"a {format_duration(shot.duration_ms)} shot is longer than the {longest // 1000} s {where} renders at most",
                 shot.duration_span,
                 file,
                 help=f"split it into {parts} shots of at most {longest // 1000} s each (allowed lengths: "
@@ -149,7 +149,7 @@ def check_story_against(
             sound = [c for c in shot.own_cues if c.key in AUDIO_CUE_KEYS]
             if sound or shot.dialogue:
                 span = sound[0].span if sound else shot.dialogue[0].span
-                yield R["P208"].diagnostic(
+                yield R.P208.diagnostic(
                     f"{where} renders no sound: this shot's sound and dialogue will not be heard",
                     span,
                     file,
@@ -161,7 +161,7 @@ def check_story_against(
             )
         names = cameos_in([shot], story)
         if offering.cameo_mode != "none" and len(names) > offering.max_cameos:
-            yield R["P212"].diagnostic(
+            yield R.P212.diagnostic(
                 f"this shot names {len(names)} cameos; {where} takes at most {offering.max_cameos} in one clip",
                 shot.header_span,
                 file,
@@ -177,7 +177,7 @@ def check_story_against(
             yield refused
             continue
         if fact is None or not fact.exists:
-            yield R["P210"].diagnostic(
+            yield R.P210.diagnostic(
                 f"cameo reference `{cameo.path}` does not exist",
                 cameo.path_span,
                 file,
@@ -185,7 +185,7 @@ def check_story_against(
             )
             continue
         if offering.cameo_mode == "none":
-            yield R["P214"].diagnostic(
+            yield R.P214.diagnostic(
                 f"{where} takes no reference for cameos: `{cameo.name}` is described in words only",
                 cameo.name_span,
                 file,
@@ -193,7 +193,7 @@ def check_story_against(
             )
             continue
         if fact.kind != offering.cameo_media:
-            yield R["P216"].diagnostic(
+            yield R.P216.diagnostic(
                 f"{where} takes a{'n' if offering.cameo_media == 'image' else ''} {offering.cameo_media} "
                 f"as a cameo reference, and `{cameo.path}` is {'an' if fact.kind == 'image' else 'a'} "
                 f"{fact.kind or 'unreadable file'}",
@@ -206,7 +206,7 @@ def check_story_against(
             and fact.duration_ms is not None
             and not (CAMEO_VIDEO_MIN_MS <= fact.duration_ms <= CAMEO_VIDEO_MAX_MS)
         ):
-            yield R["P211"].diagnostic(
+            yield R.P211.diagnostic(
                 f"a cameo reference video lasts 2 to 4 s; `{cameo.path}` lasts {fact.duration_ms / 1000:.1f} s",
                 cameo.path_span,
                 file,
@@ -222,12 +222,12 @@ def _refused(
     if fact is None or fact.problem is None:
         return None
     if fact.outside:
-        return R["P218"].diagnostic(
+        return R.P218.diagnostic(
             f"{what} `{reference}` {fact.problem}", span, file, help=ALLOW_HINT
         )
     if not fact.exists:
         return None
-    return R["P219"].diagnostic(
+    return R.P219.diagnostic(
         f"{what} `{reference}` {fact.problem}",
         span,
         file,
@@ -240,7 +240,7 @@ def _seed(offering: Offering, seed: int, span: Span, where: str, file: str) -> I
     if not offering.takes_seed:
         # Not an error and not a warning: the story stays valid for the provider, the
         # writer just learns that the seed will not pin the result there.
-        yield R["P206"].diagnostic(
+        yield R.P206.diagnostic(
             f"{where} takes no seed; this one is ignored there",
             span,
             file,
@@ -248,7 +248,7 @@ def _seed(offering: Offering, seed: int, span: Span, where: str, file: str) -> I
             severity=Severity.INFO,
         )
     elif not offering.accepts_seed(seed):
-        yield R["P206"].diagnostic(
+        yield R.P206.diagnostic(
             f"{where} takes seeds from {offering.seed_min} to {offering.seed_max}, not {seed}",
             span,
             file,
@@ -273,10 +273,10 @@ def _first_frame(
         yield refused
         return
     if not offering.first_frame:
-        yield R["P213"].diagnostic(f"{where} takes no first-frame image", span, file)
+        yield R.P213.diagnostic(f"{where} takes no first-frame image", span, file)
         return
     if fact is None or not fact.exists:
-        yield R["P210"].diagnostic(
+        yield R.P210.diagnostic(
             f"first-frame image `{image}` does not exist",
             span,
             file,
@@ -284,18 +284,18 @@ def _first_frame(
         )
         return
     if fact.kind != "image" or fact.width is None or fact.height is None:
-        yield R["P210"].diagnostic(f"`{image}` is not an image storyc can read", span, file)
+        yield R.P210.diagnostic(f"`{image}` is not an image storyc can read", span, file)
         return
     found = f"{fact.width}x{fact.height}"
     if offering.first_frame_exact and found != size:
-        yield R["P209"].diagnostic(
+        yield R.P209.diagnostic(
             f"the first frame must be exactly {size} (the clip's size); `{image}` is {found}",
             span,
             file,
             help=f"resize or crop it to {size}",
         )
     elif not offering.first_frame_exact and aspect_ratio(found) != aspect_ratio(size):
-        yield R["P209"].diagnostic(
+        yield R.P209.diagnostic(
             f"`{image}` is {found} ({aspect_ratio(found)}); the clip is {size} ({aspect_ratio(size)}), "
             "so the provider will crop it",
             span,
@@ -314,7 +314,7 @@ def check_clips(
             continue
         span = draft.shots[0].header_span
         if offering.cameo_mode == "image_urls" and draft.input_reference:
-            yield R["P217"].diagnostic(
+            yield R.P217.diagnostic(
                 f"{where} takes either a first frame or cameo images in one clip, not both "
                 f"(clip {draft.index} has `from` and names @{draft.cameo_names[0]})",
                 span,
@@ -322,7 +322,7 @@ def check_clips(
                 help="drop the `from` image, or describe the cameo as a `character` in this shot",
             )
         elif offering.cameo_mode == "elements" and not draft.input_reference:
-            yield R["P217"].diagnostic(
+            yield R.P217.diagnostic(
                 f"{where} takes cameo elements only with a start image; clip {draft.index} names "
                 f"@{draft.cameo_names[0]} and has no `from` image",
                 span,
@@ -338,7 +338,7 @@ def check_prompts(
     for draft, prompt in zip(drafts, prompts, strict=True):
         span = draft.shots[0].header_span
         if len(prompt) > offering.prompt_max:
-            yield R["P207"].diagnostic(
+            yield R.P207.diagnostic(
                 f"clip {draft.index}'s prompt is {len(prompt):,} characters; {where} takes at most "
                 f"{offering.prompt_max:,}",
                 span,
@@ -347,7 +347,7 @@ def check_prompts(
                 data={"clip": draft.index, "length": len(prompt)},
             )
         elif len(prompt) < offering.prompt_min:
-            yield R["P215"].diagnostic(
+            yield R.P215.diagnostic(
                 f"clip {draft.index}'s prompt is {len(prompt)} characters; {where} needs at least "
                 f"{offering.prompt_min}",
                 span,

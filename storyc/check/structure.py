@@ -9,7 +9,7 @@ import difflib
 import re
 from collections.abc import Iterator
 
-from storyc.check.catalog import BY_CODE as R
+from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic, Edit, Fix
 from storyc.language.model import CUE_KEYS, Property, Span, Story
 from storyc.plan.capabilities import parse_size
@@ -49,7 +49,7 @@ def _unknown_key(prop: Property, allowed: tuple[str, ...], where: str, file: str
     help_text = f"{where} keys are: {', '.join(allowed)}"
     if where == "header" and prop.key in CUE_KEYS:
         help_text = f"`{prop.key}` is a shot cue; put it inside a `shot` (or a preset or location)"
-    return R["S107"].diagnostic(
+    return R.S107.diagnostic(
         message,
         prop.key_span,
         file,
@@ -99,7 +99,7 @@ def check_header(story: Story, file: str) -> Iterator[Diagnostic]:
     header = story.header
     if header.title is None or not header.title.strip():
         span = header.properties[0].span if header.properties else Span.point(1, 1)
-        yield R["S109"].diagnostic(
+        yield R.S109.diagnostic(
             "the story has no `title:`",
             span,
             file,
@@ -112,24 +112,24 @@ def check_header(story: Story, file: str) -> Iterator[Diagnostic]:
     for prop in header.properties:
         value = prop.text.strip()
         if prop.key == "size" and parse_size(value) is None:
-            yield R["S113"].diagnostic(
+            yield R.S113.diagnostic(
                 f"`{value}` is not a size; write it `WIDTHxHEIGHT`, like `1280x720`",
                 prop.text_span,
                 file,
             )
         if prop.key == "aspect" and not re.fullmatch(r"\d+:\d+", value):
-            yield R["S113"].diagnostic(
+            yield R.S113.diagnostic(
                 f"`{value}` is not an aspect ratio; write it like `16:9`", prop.text_span, file
             )
         if prop.key == "seed" and value.isdigit() and not 1 <= int(value) <= MAX_SEED:
-            yield R["S113"].diagnostic(
+            yield R.S113.diagnostic(
                 f"a seed is between 1 and {MAX_SEED}, not {value}", prop.text_span, file
             )
         if prop.key == "takes" and value.isdigit() and not 1 <= int(value) <= 8:
-            yield R["S113"].diagnostic("`takes` is between 1 and 8", prop.text_span, file)
+            yield R.S113.diagnostic("`takes` is between 1 and 8", prop.text_span, file)
     if not story.scenes:
         span = header.properties[-1].span if header.properties else Span.point(1, 1)
-        yield R["S114"].diagnostic(
+        yield R.S114.diagnostic(
             "the story has no scene, so there is nothing to render",
             span,
             file,
@@ -151,7 +151,7 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
             key = ("person" if kind in ("cameo", "character") else kind, item.name)
             first = seen.get(key)
             if first is not None:
-                yield R["S106"].diagnostic(
+                yield R.S106.diagnostic(
                     f"`{item.name}` is declared twice",
                     item.name_span,
                     file,
@@ -192,7 +192,7 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
 
     for cameo in story.cameos:
         if cameo.name not in used:
-            yield R["S102"].diagnostic(
+            yield R.S102.diagnostic(
                 f"cameo `{cameo.name}` is never named in a shot",
                 cameo.name_span,
                 file,
@@ -200,7 +200,7 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
             )
     for character in story.characters:
         if character.name not in used:
-            yield R["S103"].diagnostic(
+            yield R.S103.diagnostic(
                 f"character `{character.name}` is never named in a shot",
                 character.name_span,
                 file,
@@ -209,7 +209,7 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
     used_presets = {shot.preset for shot in story.shots if shot.preset}
     for preset in story.presets:
         if preset.name not in used_presets:
-            yield R["S103"].diagnostic(
+            yield R.S103.diagnostic(
                 f"preset `{preset.name}` is never used",
                 preset.name_span,
                 file,
@@ -218,7 +218,7 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
     used_locations = {scene.location for scene in story.scenes if scene.location}
     for location in story.locations:
         if location.name not in used_locations:
-            yield R["S103"].diagnostic(
+            yield R.S103.diagnostic(
                 f"location `{location.name}` is never used",
                 location.name_span,
                 file,
@@ -229,7 +229,7 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
     for scene in story.scenes:
         if scene.location and scene.location not in location_names and scene.location_span:
             guess = _closest(scene.location, location_names)
-            yield R["S111"].diagnostic(
+            yield R.S111.diagnostic(
                 f"no location is called `{scene.location}`"
                 + (f"; did you mean `{guess}`?" if guess else ""),
                 scene.location_span,
@@ -245,7 +245,7 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
         for shot in scene.shots:
             if shot.preset and shot.preset not in preset_names and shot.preset_span:
                 guess = _closest(shot.preset, preset_names)
-                yield R["S110"].diagnostic(
+                yield R.S110.diagnostic(
                     f"no preset is called `{shot.preset}`"
                     + (f"; did you mean `{guess}`?" if guess else ""),
                     shot.preset_span,
@@ -270,7 +270,7 @@ def _undeclared(name: str, span: Span, declared: list[str], file: str) -> Diagno
         if guess
         else None
     )
-    return R["S101"].diagnostic(
+    return R.S101.diagnostic(
         f"`@{name}` is not declared",
         span,
         file,
@@ -288,18 +288,18 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
     for scene in story.scenes:
         for position, shot in enumerate(scene.shots):
             if shot.seed is not None and shot.seed_span and not 1 <= shot.seed <= MAX_SEED:
-                yield R["S113"].diagnostic(
+                yield R.S113.diagnostic(
                     f"a seed is between 1 and {MAX_SEED}, not {shot.seed}", shot.seed_span, file
                 )
             if shot.duration_ms <= 0:
-                yield R["C305"].diagnostic(
+                yield R.C305.diagnostic(
                     "a shot needs a length above zero", shot.duration_span, file
                 )
             if (
                 not any(c.key == "action" and c.text.strip() for c in shot.cues)
                 and not shot.dialogue
             ):
-                yield R["S112"].diagnostic(
+                yield R.S112.diagnostic(
                     "this shot has no `action:` and no dialogue",
                     shot.header_span,
                     file,
@@ -310,7 +310,7 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                 needed_ms = int(words / WORDS_PER_SECOND * 1000)
                 if needed_ms > shot.duration_ms:
                     span = shot.dialogue[0].span
-                    yield R["C301"].diagnostic(
+                    yield R.C301.diagnostic(
                         f"{words} words of dialogue need about {needed_ms / 1000:.1f} s; the shot is "
                         f"{shot.duration_ms / 1000:g} s",
                         span,
@@ -319,7 +319,7 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                     )
             cameras = [c for c in shot.own_cues if c.key == "camera"]
             if len(cameras) > 1:
-                yield R["C302"].diagnostic(
+                yield R.C302.diagnostic(
                     "this shot has more than one `camera:`; one shot is one camera setup",
                     cameras[1].span,
                     file,
@@ -327,7 +327,7 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                 )
             for cue in cameras[:1]:
                 if _CUT_INSIDE.search(cue.text):
-                    yield R["C302"].diagnostic(
+                    yield R.C302.diagnostic(
                         "this camera cue cuts to another setup inside one shot",
                         cue.text_span,
                         file,
@@ -337,12 +337,12 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
             if transition is None:
                 continue
             if transition.kind != "cut" and transition.duration_ms <= 0:
-                yield R["C305"].diagnostic(
+                yield R.C305.diagnostic(
                     "a transition needs a length above zero", transition.span, file
                 )
             is_last = shot.index == len(shots)
             if is_last:
-                yield R["C303"].diagnostic(
+                yield R.C303.diagnostic(
                     "this transition has no shot after it",
                     transition.span,
                     file,
@@ -352,7 +352,7 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
             following = shots[shot.index]  # shot.index is 1-based: this is the next shot
             shortest = min(shot.duration_ms, following.duration_ms)
             if transition.kind != "cut" and transition.duration_ms > shortest:
-                yield R["C304"].diagnostic(
+                yield R.C304.diagnostic(
                     f"a {transition.duration_ms / 1000:g} s {transition.kind} is longer than a shot it joins "
                     f"({shortest / 1000:g} s)",
                     transition.span,

@@ -28,8 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "storyc.cli.watch",
     "storyc.cli.pick",
 )
-"""Every module here defines `register(app)`. A missing module is skipped so that a
-command under construction never breaks the others."""
+"""Every module here defines `register(app)`. There is no fallback: a module that is missing
+or fails to import is a bug, and importing `storyc.cli` shows it."""
 
 app = typer.Typer(
     name="storyc",
@@ -48,13 +48,7 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(name).register(app)
 
 
 _register_commands()

@@ -1,330 +1,48 @@
 """`storyc board FILE`: DIR/board.html, a storyboard of the story with a picture per shot.
 
-`make_board` does the work (also for `storyc watch`): compile, render with the free preview
-whatever has no clip yet (cache misses only), pull one frame per shot and small copies of
-the cameo references into DIR/board/, and write DIR/board.html (self-contained: CSS and
-script inline, pictures and videos beside it by relative path, nothing from the network).
+The work is `storyc.board.make.make_board`; this command adds the terminal: the preview's
+progress bars (on a terminal), the diagnostics and the notes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
-import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from storyc.board.page import BoardPage, CostRow, Live, Media, ShotFiles, board_page, render_board
-from storyc.board.thumbs import ThumbnailError, frame_at, reference_thumb
-from storyc.check.diagnostics import Diagnostic
-from storyc.cli.compile import ProviderOption, default_out_dir
-from storyc.cli.options import AllowPathOption, OutOption
+from storyc.board.make import BoardResult, make_board, shown_diagnostics
+from storyc.cli.options import AllowPathOption, OutOption, ProviderOption
+from storyc.cli.shared import default_out_dir
 from storyc.errors import StorycError
-from storyc.frontend import Compilation, analyze_source, read_story
-from storyc.plan.schema import Clip, ClipPlan
-from storyc.plan.takes import all_takes, apply_picks, read_picks
-from storyc.sandbox import ReferencePolicy, policy_for
+from storyc.frontend import Compilation
+from storyc.sandbox import policy_for
 from storyc.terminal import labelled
 
 if TYPE_CHECKING:
+    from storyc.pipeline import RenderStep
+    from storyc.plan.schema import ClipPlan
     from storyc.providers.engine import RenderReport
 
-BOARD_FILE = "board.html"
-VERSION_FILE = "board.version"
-ASSETS = "board"
-PREVIEW_DIR = "preview"
-TAKES_DIR = "takes"
-_THUMB_FILE = re.compile(r"^(?:[A-Za-z0-9_-]+-\d+|cameo-[0-9a-f]+)\.jpg$")
 
-
-@dataclass
-class BoardResult:
-    path: Path
-    compilation: Compilation
-    rendered: list[str] = field(default_factory=list)
-    """Ids of the clips rendered in this run (cache misses)."""
-    page: BoardPage | None = None
-
-
-def make_board(
-    file: Path,
-    out_dir: Path,
-    *,
-    provider: str | None = None,
-    console: Console | None = None,
-    live: Live = None,
-    source: str | None = None,
-    policy: ReferencePolicy | None = None,
-) -> BoardResult:
-    """Compile `file` and write `out_dir/board.html`; return what was done.
-
-    A story with errors still gets a board (its diagnostics, no shots) so that a page kept
-    open by `watch` says what is wrong; `storyc board` itself then exits non-zero.
-    """
-    console = console if console is not None else Console(stderr=True)
-    text = source if source is not None else read_story(file)
-    # One policy for every compile of the story here, so the preview and the cost table
-    # accept the same references (default: the project folder only).
-    policy = policy if policy is not None else ReferencePolicy.for_story(file)
-    compilation = analyze_source(text, str(file), provider=provider, policy=policy)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    assets = out_dir / ASSETS
-    assets.mkdir(exist_ok=True)
-    result = BoardResult(path=out_dir / BOARD_FILE, compilation=compilation)
-    plan = compilation.plan
-    story = compilation.story
-    notes: list[str] = []
-    files: dict[str, ShotFiles] = {}
-    cameo_thumbs: dict[str, str] = {}
-    costs: list[CostRow] = []
-    takes: dict[int, list[Clip]] = {}
-    picks: dict[int, int] = {}
-    if plan is not None and story is not None:
-        picks = read_picks(file)
-        takes = all_takes(story, plan)
-        plan = apply_picks(story, plan, picks)
-        files, rendered, notes = _clip_media(file, text, plan, out_dir, console, policy)
-        take_files, take_rendered, take_notes = _take_media(plan, takes, out_dir, console)
-        files.update(take_files)
-        result.rendered = rendered + take_rendered
-        notes += take_notes
-        cameo_thumbs = _cameo_thumbs(plan, assets)
-        costs = _costs(file, text, plan, policy)
-    film = out_dir / f"{file.stem}.mp4"
-    page = board_page(
-        plan,
-        story,
-        _shown(compilation.diagnostics),
-        stem=file.stem,
-        source=file.name,  # no absolute path in a page that `watch --serve` serves
-        files=files,
-        cameo_thumbs=cameo_thumbs,
-        costs=costs,
-        film=film.name if film.is_file() and plan is not None else None,
-        takes={s.index: variants for variants in takes.values() for s in variants[0].shots},
-        picks=picks,
-        live=live,
-        notes=notes,
-    )
-    # The version is a hash of the page without itself, so an unchanged board keeps its
-    # version and an open page does not reload for nothing.
-    version = hashlib.sha256(render_board(page).encode()).hexdigest()[:16]
-    page = _with_version(page, version)
-    _write_atomic(result.path, render_board(page))
-    _write_atomic(out_dir / VERSION_FILE, version + "\n")
-    if plan is not None:
-        _prune_thumbs(assets, page)
-    result.page = page
-    return result
-
-
-def _shown(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    return [d for d in diagnostics if d.severity.value != "info"]
-
-
-def _with_version(page: BoardPage, version: str) -> BoardPage:
-    from dataclasses import replace
-
-    return replace(page, version=version)
-
-
-def _clip_media(
-    file: Path, text: str, plan: ClipPlan, out_dir: Path, console: Console, policy: ReferencePolicy
-) -> tuple[dict[str, ShotFiles], list[str], list[str]]:
-    """Thumbnails and playable media per clip: its own file, else the preview's."""
-    notes: list[str] = []
-    rendered: list[str] = []
-    clip_files: dict[str, Path] = {}
-    if plan.story.provider == "preview":
-        report = _render_quietly(plan, out_dir, console)
-        rendered = [r.clip.id for r in report.rendered if not r.cached]
-        clip_files = {r.clip.id: r.path for r in report.rendered}
-        notes += [str(f) for f in report.failures]
-    else:
-        for clip in plan.clips:
-            path = out_dir / "clips" / f"{clip.stem}.mp4"
-            if path.is_file():
-                clip_files[clip.id] = path
-    # Shots of clips not rendered by their provider are drawn from the preview animatic.
-    stand_in: dict[int, tuple[Path, int, int]] = {}
-    missing = [c for c in plan.clips if c.id not in clip_files]
-    if missing and plan.story.provider != "preview":
-        preview = analyze_source(text, str(file), provider="preview", policy=policy).plan
-        if preview is None:
-            notes.append("the preview cannot draw this story, so unrendered shots have no picture")
-        else:
-            folder = out_dir / ASSETS / PREVIEW_DIR
-            report = _render_quietly(preview, folder, console)
-            rendered = [r.clip.id for r in report.rendered if not r.cached]
-            notes += [str(f) for f in report.failures]
-            for done in report.rendered:
-                for shot in done.clip.shots:
-                    stand_in[shot.index] = (done.path, shot.start, shot.end)
-            notes.append(
-                f"{len(missing)} of {len(plan.clips)} clips are not rendered on "
-                f"{plan.story.provider} yet: their pictures come from the free preview"
-            )
-    files = {
-        clip.id: _shot_files(clip, clip_files.get(clip.id), stand_in, out_dir, notes)
-        for clip in plan.clips
-    }
-    return files, rendered, notes
-
-
-def _shot_files(
-    clip: Clip,
-    own: Path | None,
-    stand_in: dict[int, tuple[Path, int, int]],
-    out_dir: Path,
-    notes: list[str],
-) -> ShotFiles:
-    """A thumbnail (the frame at the shot's middle) and the playable stretch of each shot."""
-    thumbs: dict[int, str] = {}
-    media: dict[int, Media] = {}
-    for shot in clip.shots:
-        if own is not None:
-            video, start, end = own, shot.start, shot.end
-            is_preview = clip.provider == "preview"
-        elif shot.index in stand_in:
-            video, start, end = stand_in[shot.index]
-            is_preview = True
-        else:
-            continue
-        middle = start + (end - start) // 2
-        key = video.stem.split("-", 1)[-1]
-        thumb = out_dir / ASSETS / f"{key}-{middle}.jpg"
-        try:
-            frame_at(video, middle, thumb)
-            thumbs[shot.index] = _relative(thumb, out_dir)
-        except ThumbnailError as exc:
-            notes.append(f"shot {shot.index}: {exc}")
-        media[shot.index] = Media(
-            src=_relative(video, out_dir),
-            start_s=start / 1000,
-            end_s=end / 1000,
-            preview=is_preview,
-        )
-    return ShotFiles(thumbs=thumbs, media=media)
-
-
-def _take_media(
-    plan: ClipPlan, takes: dict[int, list[Clip]], out_dir: Path, console: Console
-) -> tuple[dict[str, ShotFiles], list[str], list[str]]:
-    """Render the takes not in the plan (the preview only) and picture them."""
-    in_plan = {clip.id for clip in plan.clips}
-    others = [c for variants in takes.values() for c in variants if c.id not in in_plan]
-    if not others or plan.story.provider != "preview":
-        return {}, [], []
-    notes: list[str] = []
-    report = _render_quietly(
-        plan.model_copy(update={"clips": tuple(others)}), out_dir / ASSETS / TAKES_DIR, console
-    )
-    notes += [str(f) for f in report.failures]
-    files = {r.clip.id: _shot_files(r.clip, r.path, {}, out_dir, notes) for r in report.rendered}
-    return files, [r.clip.id for r in report.rendered if not r.cached], notes
-
-
-def _render_quietly(plan: ClipPlan, out_dir: Path, console: Console) -> RenderReport:
-    """Render with the preview; the progress bars go to `console` only if it is a terminal."""
-    from storyc.providers.engine import render_to_dir
+def preview_in_terminal(console: Console) -> RenderStep:
+    """The board's render step with bars and a summary, shown only on a terminal."""
+    from storyc.cli.progress_view import render_in_terminal
 
     shown = console if console.is_terminal else Console(file=io.StringIO())
-    return render_to_dir(plan, out_dir, provider="preview", console=shown)
 
+    def render(plan: ClipPlan, out_dir: Path) -> RenderReport:
+        return render_in_terminal(plan, out_dir, console=shown, provider="preview")
 
-def _cameo_thumbs(plan: ClipPlan, assets: Path) -> dict[str, str]:
-    thumbs: dict[str, str] = {}
-    seen = {c.name: c for clip in plan.clips for c in clip.cameos}
-    for name, cameo in seen.items():
-        source = Path(cameo.path)
-        if not source.is_file():
-            continue
-        digest = cameo.sha256 or hashlib.sha256(str(source).encode()).hexdigest()
-        target = assets / f"cameo-{digest[:16]}.jpg"
-        with contextlib.suppress(ThumbnailError):
-            reference_thumb(source, target)
-            thumbs[name] = f"{ASSETS}/{target.name}"
-    return thumbs
-
-
-def _costs(file: Path, text: str, plan: ClipPlan, policy: ReferencePolicy) -> list[CostRow]:
-    """The story's cost on every provider that serves its model (compiled for each)."""
-    from storyc.plan.capabilities import load_table
-
-    rows: list[CostRow] = []
-    for offering in load_table().offerings:
-        if offering.model != plan.story.model:
-            continue
-        current = offering.provider == plan.story.provider
-        other = (
-            plan
-            if current
-            else analyze_source(text, str(file), provider=offering.provider, policy=policy).plan
-        )
-        if other is None:
-            rows.append(
-                CostRow(offering.provider, offering.model, None, None, None, "does not compile")
-            )
-            continue
-        rows.append(
-            CostRow(
-                provider=offering.provider,
-                model=offering.model,
-                clips=len(other.clips),
-                render_seconds=other.render_seconds,
-                cost_usd=other.cost_usd,
-                current=current,
-            )
-        )
-    if not any(row.current for row in rows):
-        rows.insert(
-            0,
-            CostRow(
-                provider=plan.story.provider,
-                model=plan.story.model,
-                clips=len(plan.clips),
-                render_seconds=plan.render_seconds,
-                cost_usd=plan.cost_usd,
-                current=True,
-            ),
-        )
-    return rows
-
-
-def _relative(path: Path, base: Path) -> str:
-    return Path(os.path.relpath(path, base)).as_posix()
-
-
-def _prune_thumbs(assets: Path, page: BoardPage) -> None:
-    """Drop pictures no card shows any more (edited shots leave old frames behind)."""
-    used: set[str] = set()
-    for scene in page.scenes:
-        for card in scene.cards:
-            used.update(t for t in (card.thumb, *(k.thumb for k in card.takes)) if t)
-            used.update(c.thumb for c in card.cameos if c.thumb)
-    names = {Path(u).name for u in used}
-    for path in assets.iterdir():
-        if path.is_file() and _THUMB_FILE.match(path.name) and path.name not in names:
-            with contextlib.suppress(OSError):
-                path.unlink()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    return render
 
 
 def print_board_diagnostics(compilation: Compilation, console: Console) -> None:
-    from storyc.cli.check import OutputFormat, print_diagnostics
+    from storyc.cli.shared import OutputFormat, print_diagnostics
 
-    shown = _shown(compilation.diagnostics)
+    shown = shown_diagnostics(compilation.diagnostics)
     if shown:
         visible = Compilation(compilation.source_path, compilation.source, compilation.story, shown)
         print_diagnostics([visible], OutputFormat.full, console)
@@ -348,7 +66,9 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True, soft_wrap=True)
         out_dir = out or default_out_dir(file)
         policy = policy_for(file, allow_path or ())
-        result = make_board(file, out_dir, provider=provider, console=console, policy=policy)
+        result = make_board(
+            file, out_dir, provider=provider, render=preview_in_terminal(console), policy=policy
+        )
         print_board_diagnostics(result.compilation, console)
         if result.compilation.plan is None:
             errors = sum(d.is_error for d in result.compilation.diagnostics)
@@ -371,4 +91,4 @@ def register(app: typer.Typer) -> None:
         )
 
 
-__all__ = ["BoardResult", "make_board"]
+__all__ = ["BoardResult", "make_board", "preview_in_terminal"]

@@ -10,24 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from storyc.cli.compile import compile_or_exit, default_out_dir
 from storyc.cli.options import (
     AllowPathOption,
     JobsOption,
     MaxCostOption,
     OutOption,
-    RenderProviderOption,
+    ProviderOption,
     ResubmitOption,
     ResubmitUncertainOption,
     YesOption,
 )
-from storyc.errors import StorycError, UsageError
+from storyc.cli.shared import compile_or_exit, default_out_dir
+from storyc.errors import UsageError
 from storyc.terminal import labelled, plain
+
+if TYPE_CHECKING:
+    from storyc.plan.schema import ClipPlan
+    from storyc.providers.engine import RenderReport
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +39,7 @@ def register(app: typer.Typer) -> None:
     def build(
         file: Annotated[Path, typer.Argument(help="The .story file to build.")],
         out: OutOption = None,
-        provider: RenderProviderOption = None,
+        provider: ProviderOption = None,
         jobs: JobsOption = 4,
         yes: YesOption = False,
         max_cost: MaxCostOption = None,
@@ -88,68 +92,51 @@ def build_story_film(
     resubmit_uncertain: bool = False,
     allow_paths: Sequence[Path] = (),
 ) -> Path:
-    """The whole `build` command; returns the film's path."""
-    from storyc.assemble import RichAssemblyProgress, assemble_film, write_otio, write_srt
-    from storyc.assemble.stamp import clear_stamp, is_up_to_date, write_stamp
-    from storyc.providers.engine import render_to_dir
+    """The whole `build` command (compile, then `storyc.pipeline.build_film` with the
+    terminal's approval, bars and lines); returns the film's path."""
+    from storyc.assemble import RichAssemblyProgress
+    from storyc.cli.progress_view import render_in_terminal
+    from storyc.pipeline import build_film
 
     compilation = compile_or_exit(file, provider, allow_paths=allow_paths)
     plan = compilation.plan
     assert plan is not None
-    report = render_to_dir(
-        plan,
-        out_dir,
-        provider=plan.story.provider,
-        jobs=jobs,
-        force=force,
-        yes=yes,
-        max_cost=max_cost,
-        console=console,
-        resubmit=resubmit,
-        resubmit_uncertain=resubmit_uncertain,
-        references=compilation.policy,
-    )
-    if not report.ok:
-        count = len(report.failures)
-        raise StorycError(
-            f"{count} clip{'s' if count != 1 else ''} failed, so the film was not assembled; "
-            f"the rendered clips are in {out_dir / 'clips'}",
-            hint=report.next_step,
-        )
-    by_id = {rendered.clip.id: rendered.path for rendered in report.rendered}
-    missing = [clip for clip in plan.clips if clip.id not in by_id]
-    if missing:
-        raise StorycError(f"clip {missing[0].index} was not rendered, so there is no film")
-    clips = [by_id[clip.id] for clip in plan.clips]
 
-    stem = file.stem
-    film = out_dir / f"{stem}.mp4"
-    outputs = [film, out_dir / f"{stem}.srt", out_dir / f"{stem}.otio"]
-    if not force and is_up_to_date(out_dir, plan, clips, outputs):
-        console.print(
-            labelled("up to date:", "green", f"{film} (nothing changed since the last build)")
+    def render(plan: ClipPlan, out_dir: Path) -> RenderReport:
+        return render_in_terminal(
+            plan,
+            out_dir,
+            console=console,
+            yes=yes,
+            provider=plan.story.provider,
+            jobs=jobs,
+            force=force,
+            max_cost=max_cost,
+            resubmit=resubmit,
+            resubmit_uncertain=resubmit_uncertain,
+            references=compilation.policy,
         )
-        return film
 
-    clear_stamp(out_dir)
     with RichAssemblyProgress(console) as progress:
-        assembled = assemble_film(plan, clips, film, progress=progress)
-    cues = write_srt(assembled.timeline, outputs[1])
-    write_otio(assembled.timeline, outputs[2], plan.story.title, assembled.source_frames)
-    write_stamp(out_dir, plan, clips, outputs)
-
-    seconds = assembled.duration_ms / 1000
+        film = build_film(plan, out_dir, file.stem, render=render, force=force, progress=progress)
+    if film.up_to_date or film.assembly is None:
+        console.print(
+            labelled("up to date:", "green", f"{film.path} (nothing changed since the last build)")
+        )
+        return film.path
+    assembled = film.assembly
     timeline = assembled.timeline
     console.print(plain(assembled.describe()))
     for note in assembled.notes:
         console.print(labelled("note:", "yellow", note))
+    lines = f"{film.subtitle_count} line{'s' if film.subtitle_count != 1 else ''}"
     console.print(
         labelled(
             "film:",
             "green",
-            f"{film} ({seconds:.2f} s, {timeline.width}x{timeline.height}, "
-            f"{float(timeline.fps):g} fps); subtitles: {outputs[1].name} ({len(cues)} line{'s' if len(cues) != 1 else ''}); "
-            f"edit: {outputs[2].name}",
+            f"{film.path} ({assembled.duration_ms / 1000:.2f} s, {timeline.width}x"
+            f"{timeline.height}, {float(timeline.fps):g} fps); subtitles: "
+            f"{film.subtitles.name} ({lines}); edit: {film.edit.name}",
         )
     )
-    return film
+    return film.path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,75 +9,19 @@ import typer
 from rich.console import Console
 
 from storyc.check.diagnostics import (
-    Diagnostic,
-    render_concise,
-    render_full,
-    render_json,
-    sorted_diagnostics,
     summary_line,
 )
-from storyc.cli.options import AllowPathOption
-from storyc.errors import UsageError
-from storyc.frontend import Compilation, compile_file
+from storyc.cli.options import AllowPathOption, ProviderOption
+from storyc.cli.shared import OutputFormat, print_diagnostics, stories_in
+from storyc.frontend import compile_file
 from storyc.sandbox import ReferencePolicy, allowed_paths
-from storyc.terminal import plain
-
-
-class OutputFormat(StrEnum):
-    full = "full"
-    concise = "concise"
-    json = "json"
-
-
-_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold cyan"}
-
-
-def print_diagnostics(
-    compilations: list[Compilation], output: OutputFormat, console: Console
-) -> list[Diagnostic]:
-    """Show the diagnostics of several files in one format; return them all."""
-    everything = sorted_diagnostics(d for c in compilations for d in c.diagnostics)
-    if output is OutputFormat.json:
-        console.print_json(render_json(everything)) if everything else console.out("[]")
-        return everything
-    for compilation in compilations:
-        for diagnostic in compilation.diagnostics:
-            if output is OutputFormat.concise:
-                console.print(plain(render_concise(diagnostic)))
-                continue
-            text = render_full(diagnostic, compilation.source)
-            head, _, rest = text.partition("\n")
-            # Text, not markup: the message and the snippet are the story's own words.
-            console.print(plain(head, _STYLE[diagnostic.severity.value]))
-            console.print(plain(rest + "\n"))
-    return everything
-
-
-def stories_in(paths: list[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(path.rglob("*.story")))
-        else:
-            found.append(path)
-    if not found:
-        raise UsageError("no .story files found in the given folders")
-    return found
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def check(
         files: Annotated[list[Path], typer.Argument(help="Story files or folders to check.")],
-        provider: Annotated[
-            str | None,
-            typer.Option(
-                "--provider",
-                "-p",
-                help="Check against this provider instead of the header's "
-                "(preview, openai, fal, prodia).",
-            ),
-        ] = None,
+        provider: ProviderOption = None,
         output: Annotated[
             OutputFormat,
             typer.Option(

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import difflib
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from storyc.cli.check import stories_in
+from storyc.cli.shared import stories_in
 from storyc.errors import StorycError
 from storyc.frontend import read_story
+from storyc.fsutil import normalise_newlines, write_atomic
 from storyc.terminal import diff_text, labelled, plain
 from storyc.tooling.fmt import FormatError, format_checked
 
@@ -35,18 +34,10 @@ def write_story(path: Path, text: str, original: str) -> None:
     keeping Windows line endings if the file had them."""
     if "\r\n" in original:
         text = text.replace("\n", "\r\n")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise StorycError(f"{path}: cannot write it ({exc.strerror})", exit_code=2) from None
-
-
-def _normalized(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def register(app: typer.Typer) -> None:
@@ -76,7 +67,7 @@ def register(app: typer.Typer) -> None:
         paths = stories_in(files)
         for path in paths:
             original = read_story(path)
-            source = _normalized(original)
+            source = normalise_newlines(original)
             try:
                 formatted = format_checked(source)
             except FormatError as exc:

@@ -21,10 +21,11 @@ from storyc.check.diagnostics import (
     summary_line,
 )
 from storyc.check.sarif import render_sarif
-from storyc.cli.check import OutputFormat, print_diagnostics, stories_in
 from storyc.cli.fmt import unified_diff, write_story
-from storyc.cli.options import AllowPathOption
+from storyc.cli.options import AllowPathOption, ProviderOption
+from storyc.cli.shared import OutputFormat, print_diagnostics, stories_in
 from storyc.frontend import Compilation, analyze_source, read_story
+from storyc.fsutil import normalise_newlines
 from storyc.sandbox import ReferencePolicy, allowed_paths
 from storyc.terminal import diff_text, plain
 from storyc.tooling.lint import fix_source, lint_source, selection_for, split_selectors
@@ -96,10 +97,7 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--ignore", help="Leave out these rules (added to the config's)."),
         ] = None,
-        provider: Annotated[
-            str | None,
-            typer.Option("--provider", "-p", help="Check against this provider."),
-        ] = None,
+        provider: ProviderOption = None,
         exit_zero: Annotated[
             bool, typer.Option("--exit-zero", help="Exit 0 even if problems remain.")
         ] = False,
@@ -127,7 +125,7 @@ def register(app: typer.Typer) -> None:
             policy = ReferencePolicy.for_story(path, allowed)
             analyze = functools.partial(analyze_source, policy=policy)
             original = read_story(path)
-            source = original.replace("\r\n", "\n").replace("\r", "\n")
+            source = normalise_newlines(original)
             if fix or diff:
                 outcome = fix_source(
                     source,

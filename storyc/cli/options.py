@@ -11,13 +11,13 @@ import typer
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Output folder (default build/NAME).")
 ]
-RenderProviderOption = Annotated[
+ProviderOption = Annotated[
     str | None,
     typer.Option(
         "--provider",
         "-p",
-        help="Render with this provider instead of the header's "
-        "(preview: free and offline; openai, fal, prodia: paid, need a key).",
+        help="Use this provider instead of the story header's (preview: free and offline; "
+        "openai, fal, prodia: paid, need a key).",
     ),
 ]
 JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Clips in flight at once.")]

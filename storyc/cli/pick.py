@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from storyc.cli.compile import compile_or_exit
 from storyc.cli.options import AllowPathOption
+from storyc.cli.shared import compile_or_exit
 from storyc.errors import StorycError
 from storyc.terminal import plain
 

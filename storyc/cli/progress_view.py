@@ -8,16 +8,27 @@ downloading); elsewhere (CI logs, pipes) one plain line per clip as it finishes.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from storyc.errors import StorycError
 from storyc.plan.schema import Clip, ClipPlan
-from storyc.providers.engine import Phase, RenderReport, Upload, shot_location
+from storyc.providers.engine import (
+    Approval,
+    Phase,
+    RenderReport,
+    RunPlan,
+    Upload,
+    render_to_dir,
+    shot_location,
+)
 from storyc.terminal import labelled, plain, visible
 
 _PHASE_TEXT: dict[Phase, str] = {
@@ -83,6 +94,7 @@ class ClipProgress:
         self.live = con.is_terminal
         self._tasks: dict[str, TaskID] = {}
         self._clips = list(clips)
+        self._started = False
         self._progress = Progress(
             # markup=False: the label holds the clip's id, which is not ours to trust.
             TextColumn("{task.fields[label]}", markup=False),
@@ -96,8 +108,8 @@ class ClipProgress:
         )
 
     def __enter__(self) -> ClipProgress:
-        if self.live:
-            self._progress.start()
+        # The bars appear with the first update, so that an approval question asked
+        # before the run starts is not drawn over.
         for clip in self._clips:
             self._tasks[clip.id] = self._progress.add_task(
                 "", total=100, label=visible(f"{clip.index:02d} {clip.id[:10]}"), state="queued"
@@ -110,13 +122,16 @@ class ClipProgress:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self.live:
+        if self._started:
             self._progress.stop()
 
     def update(self, clip: Clip, phase: Phase, percent: float | None) -> None:
         task = self._tasks.get(clip.id)
         if task is None:
             return
+        if self.live and not self._started:
+            self._started = True
+            self._progress.start()
         fields: dict[str, object] = {"state": _PHASE_TEXT[phase]}
         if phase in ("cached", "done"):
             fields["completed"] = 100
@@ -219,3 +234,57 @@ def show_uploads(con: Console, uploads: Sequence[Upload], provider: str) -> None
         clips = " ".join(f"{n:02d}" for n in upload.clips)
         table.add_row(plain(_relative(upload.path)), size, clips)
     con.print(table)
+
+
+def approval(con: Console, plan: ClipPlan, yes: bool) -> Approval:
+    """The approval hook of a paid run on a terminal: the uncertain clips, the cost table,
+    every file that will be uploaded, then the question (or `--yes`, which prints the same)."""
+
+    def approve(run: RunPlan) -> None:
+        if run.uncertain:
+            show_uncertain(con, run.uncertain, run.provider)
+        if not run.to_pay:
+            return
+        show_cost(con, plan, run.cached, run.in_flight, run.to_pay, run.cost, run.provider)
+        show_uploads(con, run.uploads, run.provider)
+        _consent(con, run.cost, len(run.to_pay), yes)
+
+    return approve
+
+
+def _consent(con: Console, cost: float, count: int, yes: bool) -> None:
+    from rich.prompt import Confirm
+
+    if yes:
+        return
+    if not (sys.stdin.isatty() and con.is_terminal):
+        raise StorycError(
+            f"rendering {count} clip(s) costs about ${cost:.2f}; "
+            "confirm with --yes when not on a terminal",
+            hint="nothing was submitted",
+        )
+    if not Confirm.ask(f"Submit {count} clip(s) for about ${cost:.2f}?", console=con):
+        raise StorycError("render cancelled; nothing was submitted", exit_code=1)
+
+
+def render_in_terminal(
+    plan: ClipPlan,
+    out_dir: Path,
+    *,
+    console: Console | None = None,
+    yes: bool = False,
+    summary: bool = True,
+    **options: Any,
+) -> RenderReport:
+    """`render_to_dir` with the terminal around it: approval, a bar per clip, the summary.
+
+    `options` are `render_to_dir`'s (provider, jobs, force, max_cost, cache_dir, renderer,
+    resubmit, resubmit_uncertain, references)."""
+    con = console if console is not None else Console(stderr=True)
+    with ClipProgress(con, plan.clips) as bars:
+        report = render_to_dir(
+            plan, out_dir, approve=approval(con, plan, yes), progress=bars.update, **options
+        )
+    if summary:
+        show_summary(con, report, plan)
+    return report

@@ -8,17 +8,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from storyc.cli.compile import compile_or_exit, default_out_dir
 from storyc.cli.options import (
     AllowPathOption,
     JobsOption,
     MaxCostOption,
     OutOption,
-    RenderProviderOption,
+    ProviderOption,
     ResubmitOption,
     ResubmitUncertainOption,
     YesOption,
 )
+from storyc.cli.shared import compile_or_exit, default_out_dir
 from storyc.errors import StorycError, UsageError
 
 
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
     def render(
         file: Annotated[Path, typer.Argument(help="The .story file to render.")],
         out: OutOption = None,
-        provider: RenderProviderOption = None,
+        provider: ProviderOption = None,
         jobs: JobsOption = 4,
         yes: YesOption = False,
         max_cost: MaxCostOption = None,
@@ -44,14 +44,14 @@ def register(app: typer.Typer) -> None:
         and never paid for twice; a run that was interrupted picks up its jobs where they
         were. Exit status: 0 all clips rendered, 1 a clip failed or the story has errors.
         """
-        from storyc.providers.engine import render_to_dir
+        from storyc.cli.progress_view import render_in_terminal
 
         if jobs < 1:
             raise UsageError(f"--jobs must be at least 1, not {jobs}")
         compilation = compile_or_exit(file, provider, allow_paths=allow_path)
         assert compilation.plan is not None
         console = Console(stderr=True)
-        report = render_to_dir(
+        report = render_in_terminal(
             compilation.plan,
             out or default_out_dir(file),
             provider=compilation.plan.story.provider,

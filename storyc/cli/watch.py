@@ -22,15 +22,11 @@ from urllib.parse import unquote, urlsplit
 import typer
 from rich.console import Console
 
+from storyc.board.make import BOARD_FILE, BoardResult, make_board
 from storyc.board.page import Live
-from storyc.cli.board import (
-    BOARD_FILE,
-    BoardResult,
-    make_board,
-    print_board_diagnostics,
-)
-from storyc.cli.compile import ProviderOption, default_out_dir
-from storyc.cli.options import AllowPathOption, OutOption
+from storyc.cli.board import preview_in_terminal, print_board_diagnostics
+from storyc.cli.options import AllowPathOption, OutOption, ProviderOption
+from storyc.cli.shared import default_out_dir
 from storyc.errors import StorycError
 from storyc.sandbox import ReferencePolicy, policy_for
 from storyc.terminal import labelled, plain
@@ -51,7 +47,12 @@ def watch_once(
     console = console if console is not None else Console(stderr=True, soft_wrap=True)
     try:
         result = make_board(
-            file, out_dir, provider=provider, console=console, live=live, policy=policy
+            file,
+            out_dir,
+            provider=provider,
+            render=preview_in_terminal(console),
+            live=live,
+            policy=policy,
         )
     except StorycError as exc:  # e.g. the file was removed or renamed mid-save
         console.print(labelled("error:", "bold red", exc.message))

@@ -7,14 +7,14 @@ other judgement (unknown keys, names, provider limits) belongs to the checker.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
 
 from lark import Token, Tree
 
-from storyc.check.diagnostics import Diagnostic, Severity
+from storyc.check import catalog as R
+from storyc.check.diagnostics import Diagnostic
 from storyc.language.model import (
+    NAME_REFERENCE,
     Cameo,
     Character,
     Cue,
@@ -30,33 +30,7 @@ from storyc.language.model import (
     Story,
     Transition,
 )
-
-_REFERENCE = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_\-]*)")
-
-
-def parse_duration_ms(text: str) -> int | None:
-    """`4s`, `3.5s`, `1500ms`, `0:04` or `1:02.5` -> milliseconds; None if malformed."""
-    text = text.strip()
-    try:
-        if ":" in text:
-            minutes, seconds = text.split(":", 1)
-            value = Decimal(minutes) * 60 + Decimal(seconds)
-        elif text.endswith("ms"):
-            return int(Decimal(text[:-2]))
-        elif text.endswith("s"):
-            value = Decimal(text[:-1])
-        else:
-            return None
-    except InvalidOperation:
-        return None
-    return int((value * 1000).to_integral_value())
-
-
-def format_ms(ms: int) -> str:
-    """A duration for humans: `4s`, `3.5s`, `0.25s`."""
-    seconds = Decimal(ms) / 1000
-    text = f"{seconds.normalize():f}"
-    return f"{text}s"
+from storyc.units import parse_duration
 
 
 def _token_span(token: Token) -> Span:
@@ -119,8 +93,8 @@ def _end(tree: Tree, fallback: Span) -> tuple[int, int]:
 def _references(text: str, span: Span) -> tuple[Reference, ...]:
     """`@name` occurrences in a one-line free text whose first character is at `span`."""
     found = []
-    for match in _REFERENCE.finditer(text):
-        name = match.group(1).rstrip("-")
+    for match in NAME_REFERENCE.finditer(text):
+        name = match.group(1)
         column = span.column + match.start()
         found.append(Reference(name=name, span=Span.point(span.line, column, len(name) + 1)))
     return tuple(found)
@@ -132,20 +106,8 @@ class _Builder:
         self.file = file
         self.diagnostics: list[Diagnostic] = []
 
-    def error(
-        self, code: str, name: str, message: str, span: Span, help: str | None = None
-    ) -> None:
-        self.diagnostics.append(
-            Diagnostic(
-                code=code,
-                name=name,
-                severity=Severity.ERROR,
-                message=message,
-                span=span,
-                file=self.file,
-                help=help,
-            )
-        )
+    def error(self, rule: R.Rule, message: str, span: Span, help: str | None = None) -> None:
+        self.diagnostics.append(rule.diagnostic(message, span, self.file, help=help))
 
     def line_span(self, first: Token, last: Token) -> Span:
         """From the first non-blank column of `first`'s line to the end of `last`."""
@@ -249,7 +211,7 @@ class _Builder:
         tokens = list(_tokens(tree))
         kinds = [t for t in tokens if t.type in ("CROSSFADE", "FADE", "DIP")]
         duration = next((t for t in tokens if t.type == "DURATION"), None)
-        ms = parse_duration_ms(str(duration)) if duration is not None else 0
+        ms = parse_duration(str(duration)) if duration is not None else 0
         kind = str(kinds[0]) if kinds else "cut"
         return Transition(
             kind=kind,
@@ -265,8 +227,7 @@ class _Builder:
         for prop in pairs:
             if prop.key in seen:
                 self.error(
-                    "S108",
-                    "duplicate-header-key",
+                    R.S108,
                     f"`{prop.key}` is set twice in the header",
                     prop.key_span,
                     help=f"keep one; the first is on line {seen[prop.key].span.line}",
@@ -277,8 +238,7 @@ class _Builder:
             if prop.key in ("fps", "seed", "takes"):
                 if not value.isdigit():
                     self.error(
-                        "S113",
-                        "bad-header-value",
+                        R.S113,
                         f"`{prop.key}` must be a whole number, not `{value}`",
                         prop.text_span,
                         help=f"for example `{prop.key}: {24 if prop.key == 'fps' else 1 if prop.key == 'takes' else 42}`",
@@ -288,8 +248,7 @@ class _Builder:
             elif prop.key == "clips":
                 if value not in ("packed", "per-shot"):
                     self.error(
-                        "S113",
-                        "bad-header-value",
+                        R.S113,
                         f"`clips` is `packed` or `per-shot`, not `{value}`",
                         prop.text_span,
                     )
@@ -344,7 +303,7 @@ class _Builder:
             elif child.data == "dialogue":
                 dialogue.append(self.dialogue(child))
         assert duration_token is not None
-        duration_ms = parse_duration_ms(str(duration_token)) or 0
+        duration_ms = parse_duration(str(duration_token)) or 0
         duration_span = _token_span(duration_token)
         first_line = duration_span.line
         header_span = self.header_line_span(first_line)

@@ -6,6 +6,7 @@ editor tooling. Times are integer milliseconds.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +50,12 @@ CUE_KEYS: tuple[str, ...] = (
 AUDIO_CUE_KEYS: frozenset[str] = frozenset({"ambient", "sfx", "music"})
 
 CueOrigin = Literal["shot", "preset", "location", "scene"]
+
+
+NAME_REFERENCE = re.compile(r"(?<![\w@])@([A-Za-z_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?)")
+"""`@name` in free text, group 1 the name. A name may hold hyphens but not end in one, so
+`@mara-` names `mara` and `@mara's` names `mara`; an email address is no reference. The
+builder finds references with it and the prompt writer replaces them with it."""
 
 
 class Reference(Node):

@@ -20,7 +20,9 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import Indenter
 
-from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
+from storyc.check import catalog as R
+from storyc.check.diagnostics import Diagnostic, Edit, Fix
+from storyc.fsutil import file_sha256, normalise_newlines
 from storyc.language.model import CUE_KEYS, Span
 from storyc.resources import grammar_path
 
@@ -75,8 +77,6 @@ def story_parser() -> Lark:
 
 @cache
 def _grammar_digest() -> str:
-    from storyc.providers.uploads import file_sha256
-
     return file_sha256(grammar_path())[:16]
 
 
@@ -91,7 +91,7 @@ class ParsedStory:
 
 def parse_story(source: str, file: str = "<story>") -> ParsedStory:
     """Parse `.story` text. Never raises on bad input: problems come back as diagnostics."""
-    source = source.replace("\r\n", "\n").replace("\r", "\n")
+    source = normalise_newlines(source)
     diagnostics = _tab_diagnostics(source, file)
     if "\x00" in source:
         at = source.index("\x00")
@@ -100,8 +100,7 @@ def parse_story(source: str, file: str = "<story>") -> ParsedStory:
         diagnostics.append(
             _syntax(
                 file,
-                "E001",
-                "syntax-error",
+                R.E001,
                 "this is not a text file (it has NUL bytes)",
                 Span.point(line, column),
                 help="a .story file is plain UTF-8 text",
@@ -186,7 +185,7 @@ def parse_story_in_blocks(
 ) -> ParsedStory:
     """`parse_story` without the whole-file attempt: every block goes through `block_parser`
     (`parse_block` by default; the language server passes a caching one)."""
-    source = source.replace("\r\n", "\n").replace("\r", "\n")
+    source = normalise_newlines(source)
     if "\x00" in source:
         return parse_story(source, file)
     parse_one = block_parser or (lambda line, block, name: parse_block(line, block, name, source))
@@ -219,8 +218,7 @@ def split_blocks(source: str) -> list[tuple[int, str]]:
 
 def _syntax(
     file: str,
-    code: str,
-    name: str,
+    rule: R.Rule,
     message: str,
     span: Span,
     *,
@@ -228,17 +226,7 @@ def _syntax(
     fix: Fix | None = None,
     data: dict[str, object] | None = None,
 ) -> Diagnostic:
-    return Diagnostic(
-        data=data,
-        code=code,
-        name=name,
-        severity=Severity.ERROR,
-        message=message,
-        span=span,
-        file=file,
-        help=help,
-        fix=fix,
-    )
+    return rule.diagnostic(message, span, file, help=help, fix=fix, data=data)
 
 
 def _tab_diagnostics(source: str, file: str) -> list[Diagnostic]:
@@ -249,8 +237,7 @@ def _tab_diagnostics(source: str, file: str) -> list[Diagnostic]:
             found.append(
                 _syntax(
                     file,
-                    "E002",
-                    "tab-indentation",
+                    R.E002,
                     "a tab in the indentation: indent with spaces only",
                     Span(line=number, column=1, end_line=number, end_column=len(indent) + 1),
                     help=f"replace each tab with {TAB_WIDTH} spaces (`storyc fmt` does it)",
@@ -277,8 +264,7 @@ def _indentation_diagnostic(exc: IndentationError_, source: str, file: str) -> D
     levels = ", ".join(str(level) for level in exc.expected)
     return _syntax(
         file,
-        "E005",
-        "bad-indentation",
+        R.E005,
         "this line's indentation matches no enclosing block",
         Span(line=exc.line, column=1, end_line=exc.line, end_column=exc.column),
         help=f"indent it like a line above it (blocks here are indented by {levels} spaces)",
@@ -304,8 +290,7 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
         last = max(1, source.rstrip("\n").count("\n") + 1)
         return _syntax(
             file,
-            "E001",
-            "syntax-error",
+            R.E001,
             "the story ends in the middle of a line",
             Span.point(last, 1),
         )
@@ -325,8 +310,7 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
         first_col = len(text) - len(text.lstrip(" \t")) + 1
         return _syntax(
             file,
-            "E005",
-            "bad-indentation",
+            R.E005,
             "this line is indented more than the line above allows",
             Span(line=line, column=1, end_line=line, end_column=first_col),
             help="only the lines inside a block (`shot ...:`, `scene ...:`, a "
@@ -337,8 +321,7 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
     if char == '"' and text.count('"', column - 1) % 2 == 1:
         return _syntax(
             file,
-            "E003",
-            "unterminated-quote",
+            R.E003,
             "this quote is never closed",
             Span(line=line, column=column, end_line=line, end_column=len(text) + 1),
             help='close it with `"` on the same line',
@@ -355,8 +338,7 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
         if guess:
             return _syntax(
                 file,
-                "E007",
-                "unknown-block",
+                R.E007,
                 f"`{first_word}` starts no block; did you mean `{guess}`?",
                 Span(
                     line=line,
@@ -386,8 +368,7 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
         found = _token_text(text, column).rstrip(":")
         return _syntax(
             file,
-            "E008",
-            "bad-duration",
+            R.E008,
             f"`{found}` is not a duration; write `4s`, `3.5s`, `1500ms` or `0:04`"
             if found[:1].isdigit()
             else "a shot needs a duration after its label, like `4s`, `3.5s`, `1500ms` or `0:04`",
@@ -402,8 +383,7 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
     if first_word in TRANSITION_WORDS and "DURATION" in expected:
         return _syntax(
             file,
-            "E008",
-            "bad-duration",
+            R.E008,
             f"`{first_word}` needs a duration, like `{first_word} 0.5s`"
             if first_word != "cut"
             else "a transition needs a duration, like `cut crossfade 0.5s`",
@@ -413,8 +393,7 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
     if first_word.startswith("@") and "STRING" in expected:
         return _syntax(
             file,
-            "E009",
-            "unquoted-dialogue",
+            R.E009,
             "dialogue is written in double quotes",
             Span(line=line, column=column, end_line=line, end_column=len(text) + 1),
             help=f'write it as `{first_word} (delivery): "the line"`',
@@ -439,8 +418,7 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
         is_cue = first_word in CUE_KEYS
         return _syntax(
             file,
-            "E006",
-            "missing-colon",
+            R.E006,
             f"expected `:` after `{key}`",
             Span.point(line, after if is_cue else column),
             help="cue lines are written `key: text`, block lines end with `:`",
@@ -451,8 +429,7 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
     if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL" and ":" in expected:
         return _syntax(
             file,
-            "E006",
-            "missing-colon",
+            R.E006,
             "this block line must end with `:`",
             Span.point(line, len(text.rstrip()) + 1),
             help="block lines (`scene`, `shot`, declarations) end with `:`",
@@ -462,15 +439,12 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
             ),
         )
     if (isinstance(exc, UnexpectedToken) and exc.token.type == "DEDENT") or not stripped:
-        return _syntax(
-            file, "E001", "syntax-error", "a block here has nothing inside it", Span.point(line, 1)
-        )
+        return _syntax(file, R.E001, "a block here has nothing inside it", Span.point(line, 1))
     found = _token_text(text, column) or "end of line"
     wanted = _describe_expected(expected)
     return _syntax(
         file,
-        "E001",
-        "syntax-error",
+        R.E001,
         f"unexpected `{found}`" + (f"; expected {wanted}" if wanted else ""),
         Span(line=line, column=column, end_line=line, end_column=column + max(1, len(found))),
         help="see `docs/language.md` for the shape of each line",

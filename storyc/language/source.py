@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from storyc.check.catalog import BY_CODE
+from storyc.check import catalog as R
 from storyc.errors import StorycError
+from storyc.fsutil import normalise_newlines
 from storyc.language.model import Span
 from storyc.sandbox import mode_problem, size_problem
 
@@ -33,9 +34,7 @@ class NotUtf8(StorycError):
     def __init__(self, file: str, source: str, line: int, column: int, byte: int):
         message = f"byte 0x{byte:02x} is not UTF-8 text"
         help = "save the story as UTF-8 (most editors: Save with Encoding, UTF-8)"
-        self.diagnostic = BY_CODE["E010"].diagnostic(
-            message, Span.point(line, column), file, help=help
-        )
+        self.diagnostic = R.E010.diagnostic(message, Span.point(line, column), file, help=help)
         self.source = source
         super().__init__(f"{file}:{line}:{column}: {message}", hint=help)
 
@@ -91,12 +90,8 @@ def decode_story(data: bytes, file: str) -> str:
 def _not_utf8(data: bytes, start: int, file: str) -> NotUtf8:
     # Lines and columns as the parser counts them: CR LF and a lone CR end a line, and a
     # column counts characters. Everything before the first bad byte decodes.
-    before = _lines(data[:start].decode("utf-8"))
+    before = normalise_newlines(data[:start].decode("utf-8"))
     line = before.count("\n") + 1
     column = len(before) - (before.rfind("\n") + 1) + 1
-    source = _lines(data.decode("utf-8", errors="replace"))
+    source = normalise_newlines(data.decode("utf-8", errors="replace"))
     return NotUtf8(file, source, line, column, data[start])
-
-
-def _lines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")

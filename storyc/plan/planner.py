@@ -1,7 +1,8 @@
 """Shots to clips: which shots share a render, at what length, with what slack and cost.
 
 Pure. `group_clips` decides the grouping and the times; `finish_plan` adds the prompts,
-the content ids and the request bodies and returns the `ClipPlan` that `plan.json` holds.
+the content ids and the requests (each built by its provider's `build_request`, see
+`storyc.providers.requests`) and returns the `ClipPlan` that `plan.json` holds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storyc.language.model import AUDIO_CUE_KEYS, Shot, Story, Transition
-from storyc.plan.capabilities import Offering, aspect_ratio, resolution_label, size_for_aspect
+from storyc.plan.capabilities import Offering, size_for_aspect
 from storyc.plan.schema import (
     CameoReference,
     Clip,
@@ -178,72 +179,6 @@ def content_id(fields: Mapping[str, object]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def request_body(clip_fields: Mapping[str, object], offering: Offering) -> dict[str, object]:
-    """The request the clip's provider would receive, with files named, not inlined."""
-    provider = offering.mirrors or offering.provider
-    size = str(clip_fields["size"])
-    seconds = clip_fields["seconds"]
-    prompt = clip_fields["prompt"]
-    seed = clip_fields["seed"]
-    image = clip_fields["input_reference"]
-    cameos = list(clip_fields["cameos"])  # type: ignore[call-overload]
-    if provider == "openai":
-        body: dict[str, object] = {
-            "model": offering.api_model,
-            "prompt": prompt,
-            "seconds": seconds,
-            "size": size,
-        }
-        if image:
-            body["input_reference"] = f"@{Path(str(image)).name}"
-        if cameos:
-            body["characters"] = [{"id": f"<character id of {name}>"} for name in cameos]
-        return body
-    if provider == "fal":
-        app = offering.api_model
-        body = {
-            "prompt": prompt,
-            "duration": seconds,
-            "aspect_ratio": aspect_ratio(size),
-            "resolution": resolution_label(size),
-        }
-        if offering.audio == "optional":
-            body["generate_audio"] = bool(clip_fields["audio"])
-        if seed is not None:
-            body["seed"] = seed
-        if image and offering.first_frame:
-            app = offering.api_model_image or app
-            body[offering.first_frame] = f"<uploaded {Path(str(image)).name}>"
-        if cameos and offering.cameo_mode == "image_urls" and not image:
-            app = offering.api_model_reference or app
-            body["image_urls"] = [f"<uploaded reference of {name}>" for name in cameos]
-        if cameos and offering.cameo_mode == "elements" and image:
-            body["elements"] = [
-                {
-                    "frontal_image_url": f"<uploaded reference of {name}>",
-                    "reference_image_urls": [f"<uploaded reference of {name}>"],
-                }
-                for name in cameos
-            ]
-        return {"app": app, "input": body}
-    if provider == "prodia":
-        config: dict[str, object] = {
-            "prompt": prompt,
-            "aspect_ratio": aspect_ratio(size),
-            "duration": seconds,
-        }
-        if offering.family == "sora" and "pro" in offering.model:
-            config["resolution"] = resolution_label(size)
-        if seed is not None:
-            config["seed"] = seed
-        job_type = offering.api_model
-        if image:
-            job_type = offering.api_model_image or job_type
-            config["image"] = Path(str(image)).name
-        return {"type": job_type, "config": config}
-    return {"prompt": prompt, "seconds": seconds, "size": size}
-
-
 def finish_plan(
     story: Story,
     offering: Offering,
@@ -252,6 +187,8 @@ def finish_plan(
     file_hashes: Mapping[Path, str | None],
 ) -> ClipPlan:
     """Add prompts, ids, film times, costs and request bodies to the grouped clips."""
+    from storyc.providers.requests import request_for  # the providers' own request builders
+
     size = story_size(story, offering)
     resolved: dict[str, Path] = {}
 
@@ -315,7 +252,6 @@ def finish_plan(
                 )
             )
             offset += shot.duration_ms
-        seconds = offering.seconds_value(seconds_n)
         id_fields: dict[str, object] = {
             "provider": offering.provider,
             "model": offering.model,
@@ -329,45 +265,33 @@ def finish_plan(
         }
         clip_id = content_id(id_fields)
         cost = round(seconds_n * offering.usd_per_second_for(size, with_audio=audio), 4)
-        request = request_body(
-            {
-                "size": size,
-                "seconds": seconds,
-                "prompt": prompt,
-                "seed": seed,
-                "audio": audio,
-                "input_reference": image_path,
-                "cameos": draft.cameo_names,
-            },
-            offering,
+        clip = Clip(
+            id=clip_id,
+            index=draft.index,
+            scene=draft.scene_title,
+            scene_index=draft.scene_index,
+            provider=offering.provider,
+            model=offering.model,
+            api_model=offering.api_model,
+            size=size,
+            render_ms=render_ms,
+            duration=duration,
+            slack=render_ms - duration,
+            film_start=film_cursor,
+            seed=seed,
+            prompt=prompt,
+            input_reference=str(image_path) if image_path else None,
+            input_reference_sha256=file_hashes.get(image_path) if image_path else None,
+            cameos=tuple(cameo_refs),
+            audio=audio,
+            cost_usd=cost,
+            shots=tuple(shots),
+            transition=planned_transition,
+            request={},
         )
-        clips.append(
-            Clip(
-                id=clip_id,
-                index=draft.index,
-                scene=draft.scene_title,
-                scene_index=draft.scene_index,
-                provider=offering.provider,
-                model=offering.model,
-                api_model=offering.api_model,
-                size=size,
-                seconds=seconds,
-                render_ms=render_ms,
-                duration=duration,
-                slack=render_ms - duration,
-                film_start=film_cursor,
-                seed=seed,
-                prompt=prompt,
-                input_reference=str(image_path) if image_path else None,
-                input_reference_sha256=file_hashes.get(image_path) if image_path else None,
-                cameos=tuple(cameo_refs),
-                audio=audio,
-                cost_usd=cost,
-                shots=tuple(shots),
-                transition=planned_transition,
-                request=request,
-            )
-        )
+        # The request is the provider's own: what its renderer will send for this clip.
+        request = request_for(clip, offering).for_plan()
+        clips.append(clip.model_copy(update={"request": request}))
         overlap = (
             transition.duration_ms
             if transition is not None and transition.kind == "crossfade"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -17,12 +16,12 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from storyc.errors import StorycError
-from storyc.language.model import Story
+from storyc.language.model import NAME_REFERENCE, Story
 from storyc.plan.capabilities import Offering
 from storyc.plan.planner import ClipDraft
 from storyc.resources import templates_dir
+from storyc.units import seconds_text
 
-_REFERENCE = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_\-]*?)(?=-?(?:[^A-Za-z0-9_\-]|$))")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _PROMPT_KEYS = ("camera", "lens", "light", "action", "ambient", "sfx", "music", "grade")
 """The cues a template sees, in the order people are first described (`note` never)."""
@@ -44,11 +43,6 @@ def template_environment(user_dir: str | None = None) -> SandboxedEnvironment:
         autoescape=False,
         keep_trailing_newline=False,
     )
-
-
-@cache  # a story has few distinct lengths and offsets; Decimal formatting is slow
-def _seconds(ms: int) -> str:
-    return f"{(Decimal(ms) / 1000).normalize():f}"
 
 
 class _Cast:
@@ -77,7 +71,7 @@ class _Cast:
         return f"{shown} ({person.look})" if person.look else shown
 
     def text(self, text: str) -> str:
-        return _REFERENCE.sub(lambda m: self.describe(m.group(1)), text)
+        return NAME_REFERENCE.sub(lambda m: self.describe(m.group(1)), text)
 
     def speaker(self, name: str) -> tuple[str, str | None]:
         """The speaker as named in a dialogue line, and their voice the first time."""
@@ -100,9 +94,9 @@ def prompt_context(draft: ClipDraft, story: Story, offering: Offering) -> dict[s
         values: dict[str, object] = {
             "number": number,
             "label": shot.label,
-            "length": f"{_seconds(shot.duration_ms)} s",
-            "start": _seconds(offset),
-            "end": _seconds(offset + shot.duration_ms),
+            "length": f"{seconds_text(shot.duration_ms)} s",
+            "start": seconds_text(offset),
+            "end": seconds_text(offset + shot.duration_ms),
         }
         by_key: dict[str, list[str]] = {}
         for cue in shot.cues:
@@ -127,7 +121,7 @@ def prompt_context(draft: ClipDraft, story: Story, offering: Offering) -> dict[s
         "world": cast.text(location.look) if location and location.look else None,
         "scene": draft.scene_title,
         "image_to_video": draft.input_reference is not None,
-        "duration": _seconds(draft.duration_ms),
+        "duration": seconds_text(draft.duration_ms),
         "model": offering.model,
         "shots": shots,
     }

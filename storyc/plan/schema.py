@@ -1,8 +1,9 @@
 """The clip plan: the contract between the compiler and the renderers and the assembler.
 
 `storyc compile` writes it as `plan.json`; `render`, `build`, `board` and `watch` read it.
-All times are integer milliseconds (`duration`, `start`, `end`, `film_start`, ...);
-`seconds` is the render length spelled the way the provider's request spells it.
+All times are integer milliseconds (`duration`, `start`, `end`, `film_start`, `render_ms`,
+...; see `storyc.units`). How a provider spells a length (`"4"`, `"4s"`, `4`) is not plan
+data: its request builder derives it from `render_ms` (`Clip.seconds`), and `request` shows it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from storyc.plan.capabilities import load_table
 
 PLAN_VERSION = 1
 
@@ -75,9 +78,8 @@ class Clip(Frozen):
     model: str
     api_model: str
     size: str
-    seconds: str | int
-    """The render length as the provider's request spells it."""
     render_ms: int
+    """The length the provider renders (and bills), ms: a whole number of seconds."""
     duration: int
     """Planned length in the film before transitions, ms (the assembler trims to it)."""
     slack: int
@@ -98,11 +100,38 @@ class Clip(Frozen):
     transition: PlannedTransition = PlannedTransition()
     """The join from this clip to the next (the last clip's is a cut to the end)."""
     request: dict[str, Any]
-    """The request body that would be sent (file parts named, not inlined)."""
+    """Exactly what the provider is sent, as its `build_request` makes it (see
+    `storyc.providers.requests`): local files named by placeholders, not inlined."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_spelled_seconds(cls, data: Any) -> Any:
+        # plan.json files written before the plan kept one clock carry `seconds` (the render
+        # length as the request spells it); `render_ms` says the same, so it is dropped.
+        if isinstance(data, dict) and "seconds" in data:
+            data = {k: v for k, v in data.items() if k != "seconds"}
+        return data
 
     @property
     def stem(self) -> str:
         return f"{self.index:02d}-{self.id}"
+
+    @property
+    def render_seconds(self) -> int:
+        """The render length in whole seconds, as providers count it."""
+        return self.render_ms // 1000
+
+    @property
+    def seconds(self) -> str | int:
+        """The render length spelled the way this clip's provider and model want it in the
+        request (`"4"`, `"4s"` or `4`), derived from `render_ms` at the request edge.
+
+        A request builder that has the `Offering` can say the same with
+        `offering.seconds_value(clip.render_seconds)`."""
+        offering = load_table().offering(self.provider, self.model)
+        if offering is None:
+            return self.render_seconds
+        return offering.seconds_value(self.render_seconds)
 
 
 class PlanHeader(Frozen):

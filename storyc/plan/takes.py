@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from storyc.errors import StorycError
+from storyc.fsutil import write_atomic
 from storyc.language.model import Story
 from storyc.plan.schema import Clip, ClipPlan
 
@@ -53,16 +53,16 @@ def take_variant(clip: Clip, take: int) -> Clip:
 
 
 def _reseed(request: Mapping[str, Any], seed: int | None) -> dict[str, Any]:
-    """The request with its seed (top level, or in fal's `input` / prodia's `config`) set."""
+    """The request with its seed set wherever it carries one (top level, fal's `input`,
+    prodia's `config`, inside a multipart `job` part)."""
     body = dict(request)
     if seed is None:
         return body
-    if "seed" in body:
-        body["seed"] = seed
-    for key in ("input", "config"):
-        inner = body.get(key)
-        if isinstance(inner, dict) and "seed" in inner:
-            body[key] = {**inner, "seed": seed}
+    for key, inner in body.items():
+        if key == "seed":
+            body[key] = seed
+        elif isinstance(inner, Mapping):
+            body[key] = _reseed(inner, seed)
     return body
 
 
@@ -111,9 +111,7 @@ def write_pick(story_path: Path, shot: int, take: int) -> Path:
     picks[shot] = take
     path = lock_path(story_path)
     body = {"version": LOCK_VERSION, "picks": {str(k): v for k, v in sorted(picks.items())}}
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-    os.replace(temp, path)
+    write_atomic(path, json.dumps(body, indent=2) + "\n")
     return path
 
 

@@ -1,7 +1,9 @@
 """The one interface every renderer implements: submit a clip, follow it, fetch the file.
 
 The scheduler (cache, journal, concurrency, progress) drives any `Renderer`; adding a
-provider means adding one module beside this one and naming it in `registry.py`.
+provider means adding one module beside this one and naming it in `registry.py`. A paid
+provider's module also owns `build_request(clip, offering)` (see `requests.py`): the planner
+shows its result in `plan.json`, and the renderer's `submit` sends exactly that.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ other clips go on. A job the provider still holds (it is paid for) stays active 
 journal whenever we could not collect it (network down, download cut short), so the next
 run picks it up instead of paying again. A refused or missing key stops the whole run.
 
-`render_to_dir` is what `storyc render` and `storyc build` call: it adds the cost and consent
-step for paid providers, a rich progress bar per clip, `plan.json` and `clips/NN-<id>.mp4`
-in the output folder, and a summary table.
+`render_to_dir` is what `storyc render`, `build` and `board` run (through the terminal view
+in `storyc.cli.progress_view`): the run plan (cached, in flight, uncertain, to pay, files to
+upload) handed to an approval hook before anything is paid, `plan.json` and
+`clips/NN-<id>.mp4` in the output folder. No terminal code lives here.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import asyncio
 import contextlib
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from storyc.errors import StorycError
+from storyc.fsutil import write_atomic
 from storyc.plan.schema import Clip, ClipPlan
 from storyc.probe import MediaInfo, ProbeError
 from storyc.providers.base import JobStatus, Renderer, Submitted
@@ -56,7 +57,6 @@ from storyc.providers.journal import (
 )
 
 if TYPE_CHECKING:
-    from rich.console import Console
 
     from storyc.sandbox import ReferencePolicy
 
@@ -556,6 +556,27 @@ async def render_plan(
 # --- the command-line front: cost, consent, progress, output folder ----------------------
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run is about to do, for the writer to approve before anything is paid."""
+
+    provider: str
+    paid: bool
+    cached: list[Clip]
+    in_flight: list[Clip]
+    """Clips with a job already paid for (or claimed by a live run): collected, not paid."""
+    uncertain: list[Clip]
+    """Clips whose earlier create went unanswered: looked for, not paid again."""
+    to_pay: list[Clip]
+    cost: float
+    uploads: list[Upload]
+    """Every local file the clips to pay for send to the provider."""
+
+
+Approval = Callable[[RunPlan], None]
+"""Shown a paid run before anything is paid; raises `StorycError` to stop it."""
+
+
 def render_to_dir(
     plan: ClipPlan,
     out_dir: Path,
@@ -563,9 +584,9 @@ def render_to_dir(
     provider: str | None = None,
     jobs: int = 4,
     force: bool = False,
-    yes: bool = False,
     max_cost: float | None = None,
-    console: Console | None = None,
+    approve: Approval | None = None,
+    progress: ProgressCallback | None = None,
     cache_dir: Path | None = None,
     renderer: Renderer | None = None,
     resubmit: Sequence[str] = (),
@@ -574,9 +595,13 @@ def render_to_dir(
 ) -> RenderReport:
     """Render `plan` and lay the clips out in `out_dir` (`plan.json`, `clips/NN-<id>.mp4`).
 
+    No terminal here: `approve` sees the run plan of a paid run (cost, clips, files to
+    upload) before anything is paid and may refuse it; a paid run without `approve` is
+    refused. `progress` follows every clip (see `ProgressCallback`).
+
     `references` is where the files the clips send may live (the compilation's policy,
     with the user's `--allow-path`); by default the story's project folder and the user's
-    config. Every file is checked against it before the cost prompt and again as it is read.
+    config. Every file is checked against it before approval and again as it is read.
 
     A clip whose create went unanswered in an earlier run (uncertain: it may be paid) is
     looked for, never sent again, unless `resubmit` names it (number, stem or id) or
@@ -586,14 +611,10 @@ def render_to_dir(
     and requests depend on it). `cache_dir` defaults to `.storyc/cache` beside the story or
     `$STORYC_CACHE_DIR`; `renderer` replaces the one named by the plan (tests, benchmarks)
     and is closed at the end like one made here.
-    Raises `StorycError` for a run that must not start (over budget, no consent, no key).
+    Raises `StorycError` for a run that must not start (over budget, not approved, no key).
     """
-    from rich.console import Console
-
-    from storyc.cli import progress_view
     from storyc.providers.registry import create_renderer
 
-    con = console if console is not None else Console(stderr=True)
     name = provider or plan.story.provider
     wrong = [c for c in plan.clips if c.provider != name]
     if wrong:
@@ -616,49 +637,69 @@ def render_to_dir(
     cache = ClipCache(cache_dir) if cache_dir is not None else ClipCache(_story_cache(plan))
     cache.ensure()
     cache.sweep_partials()
-    _write_atomic(out_dir / "plan.json", plan.to_json())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(out_dir / "plan.json", plan.to_json())
 
     with Journal.in_folder(cache.root) as journal:
-        cached = [] if force else [c for c in plan.clips if cache.lookup(c.id)]
-        cached_ids = {c.id for c in cached}
-        todo = [c for c in plan.clips if c.id not in cached_ids]
-        in_flight = [c for c in todo if _in_flight(journal, c, name, force)]
-        flying_ids = {c.id for c in in_flight}
-        unsure = [
-            c
-            for c in todo
-            if c.id not in flying_ids and _uncertain(journal, c, name) and not wants_again(c)
-        ]
-        unsure_ids = {c.id for c in unsure}
-        to_pay = [c for c in todo if c.id not in flying_ids | unsure_ids]
-        cost = sum(c.cost_usd for c in to_pay)
-        if max_cost is not None and cost > max_cost + 1e-9:
+        run = _run_plan(plan, name, cache, journal, force, wants_again)
+        if max_cost is not None and run.cost > max_cost + 1e-9:
             raise StorycError(
-                f"this render would cost about ${cost:.2f}, over --max-cost ${max_cost:.2f}; "
-                "nothing was submitted",
+                f"this render would cost about ${run.cost:.2f}, over --max-cost "
+                f"${max_cost:.2f}; nothing was submitted",
                 hint="raise --max-cost, shorten the story, or render with `--provider preview`",
             )
-        uploads = uploads_of(to_pay)
-        _refuse_unsafe_uploads(uploads, references, name)
+        _refuse_unsafe_uploads(run.uploads, references, name)
         active = renderer or create_renderer(name, cache_dir=cache.root, references=references)
         try:
-            if active.paid and unsure:
-                progress_view.show_uncertain(con, unsure, name)
-            if active.paid and to_pay:
-                progress_view.show_cost(con, plan, cached, in_flight, to_pay, cost, name)
-                progress_view.show_uploads(con, uploads, name)
-                _consent(con, cost, len(to_pay), yes)
+            if active.paid and (run.to_pay or run.uncertain):
+                if approve is None:
+                    raise StorycError(
+                        f"rendering {len(run.to_pay)} clip(s) on {name} costs about "
+                        f"${run.cost:.2f} and nobody approved it; nothing was submitted"
+                    )
+                approve(run)
         except BaseException:
             asyncio.run(active.aclose())
             raise
-        with progress_view.ClipProgress(con, plan.clips) as bars:
-            report = asyncio.run(
-                _run(plan, active, cache, journal, jobs, force, bars.update, wants_again)
-            )
+        report = asyncio.run(
+            _run(plan, active, cache, journal, jobs, force, progress, wants_again)
+        )
     report.rendered = [_place(r, out_dir / "clips") for r in report.rendered]
     _prune_stale(out_dir / "clips", plan)
-    progress_view.show_summary(con, report, plan)
     return report
+
+
+def _run_plan(
+    plan: ClipPlan,
+    provider: str,
+    cache: ClipCache,
+    journal: Journal,
+    force: bool,
+    wants_again: Callable[[Clip], bool],
+) -> RunPlan:
+    """Sort the clips by what the run will do with them, from the cache and the journal."""
+    cached = [] if force else [c for c in plan.clips if cache.lookup(c.id)]
+    cached_ids = {c.id for c in cached}
+    todo = [c for c in plan.clips if c.id not in cached_ids]
+    in_flight = [c for c in todo if _in_flight(journal, c, provider, force)]
+    flying_ids = {c.id for c in in_flight}
+    unsure = [
+        c
+        for c in todo
+        if c.id not in flying_ids and _uncertain(journal, c, provider) and not wants_again(c)
+    ]
+    unsure_ids = {c.id for c in unsure}
+    to_pay = [c for c in todo if c.id not in flying_ids | unsure_ids]
+    return RunPlan(
+        provider=provider,
+        paid=provider != "preview",
+        cached=cached,
+        in_flight=in_flight,
+        uncertain=unsure,
+        to_pay=to_pay,
+        cost=sum(c.cost_usd for c in to_pay),
+        uploads=uploads_of(to_pay),
+    )
 
 
 async def _run(
@@ -668,7 +709,7 @@ async def _run(
     journal: Journal,
     jobs: int,
     force: bool,
-    progress: ProgressCallback,
+    progress: ProgressCallback | None,
     resubmit: Callable[[Clip], bool],
 ) -> RenderReport:
     try:
@@ -757,21 +798,6 @@ def _refuse_unsafe_uploads(
         )
 
 
-def _consent(con: Console, cost: float, count: int, yes: bool) -> None:
-    from rich.prompt import Confirm
-
-    if yes:
-        return
-    if not (sys.stdin.isatty() and con.is_terminal):
-        raise StorycError(
-            f"rendering {count} clip(s) costs about ${cost:.2f}; "
-            "confirm with --yes when not on a terminal",
-            hint="nothing was submitted",
-        )
-    if not Confirm.ask(f"Submit {count} clip(s) for about ${cost:.2f}?", console=con):
-        raise StorycError("render cancelled; nothing was submitted", exit_code=1)
-
-
 _CLIP_FILE = re.compile(r"^\d{2,}-[A-Za-z0-9_-]+\.mp4$")
 
 
@@ -817,13 +843,6 @@ def _prune_stale(clips_dir: Path, plan: ClipPlan) -> None:
         if _CLIP_FILE.match(path.name) and path.name not in keep:
             with contextlib.suppress(OSError):
                 path.unlink()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
 
 
 __all__: Sequence[str] = (

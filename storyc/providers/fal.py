@@ -11,6 +11,8 @@ Seedance 2, Wan 2.6). Protocol (shared/research/live-video-apis.md §3):
 
 The app id is the clip's `api_model`, or the offering's `api_model_image` when the clip
 starts from an image, or `api_model_reference` when Veo takes cameo images (`image_urls`).
+`build_request` makes the app id and input (what `plan.json` shows, files named
+`<upload of NAME>`); `submit` sends exactly that, each placeholder replaced by the file's URL.
 First frames and cameo images are uploaded first to fal's storage, as fal's own Python client
 (`fal_client`, `AsyncClient.upload`) does: `POST {FAL_REST_URL}/storage/auth/token?
 storage_type=fal-cdn-v3` with the key gives a short-lived CDN token, then
@@ -48,6 +50,7 @@ from storyc.providers.errors import (
     read_key,
 )
 from storyc.providers.http import ProviderHTTP, RetryPolicy, poll_interval_from_env
+from storyc.providers.requests import FileNames, ProviderRequest
 from storyc.providers.uploads import read_reference
 from storyc.sandbox import ReferencePolicy
 
@@ -67,18 +70,20 @@ class FalRequestError(JobRejected):
     """The clip cannot be expressed as this app's input (caught before anything is paid)."""
 
 
-def fal_input(
-    clip: Clip,
-    offering: Offering,
-    *,
-    first_frame_url: str | None = None,
-    cameo_urls: tuple[str, ...] = (),
-) -> tuple[str, dict[str, Any]]:
-    """The app id and the JSON input for one clip: a pure function of the clip and offering."""
+def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
+    """The app id and the JSON input that create one clip's job, its first frame and cameo
+    images named `<upload of NAME>` (each is uploaded to fal's storage at send time and
+    replaced by its URL). Pure: raises `FalRequestError` for a clip the app cannot take."""
     app = clip.api_model
+    files = FileNames()
+    # The first frame is uploaded first, then the cameo images in order.
+    first_frame = files.add(clip.input_reference, "upload") if clip.input_reference else None
+    # Where the model takes no cameo, the cameo is described in words only (P214).
+    cameos = clip.cameos if offering.cameo_mode != "none" else ()
+    cameo_urls = [files.add(cameo.path, "upload") for cameo in cameos]
     body: dict[str, Any] = {"prompt": clip.prompt, "duration": clip.seconds}
     if cameo_urls and offering.cameo_mode == "image_urls":
-        if first_frame_url:
+        if first_frame:
             raise FalRequestError(
                 "fal",
                 f"{offering.model} takes either a first frame or cameo images, not both",
@@ -87,14 +92,14 @@ def fal_input(
         if not offering.api_model_reference:
             raise FalRequestError("fal", f"{offering.model} takes no cameo images", clip.stem)
         app = offering.api_model_reference
-        body["image_urls"] = list(cameo_urls)
-    if first_frame_url:
+        body["image_urls"] = cameo_urls
+    if first_frame:
         if not offering.api_model_image or not offering.first_frame:
             raise FalRequestError("fal", f"{offering.model} cannot start from an image", clip.stem)
         app = offering.api_model_image
-        body[offering.first_frame] = first_frame_url
+        body[offering.first_frame] = first_frame
     if cameo_urls and offering.cameo_mode == "elements":
-        if not first_frame_url:
+        if not first_frame:
             raise FalRequestError(
                 "fal",
                 f"{offering.model} takes cameo elements only in image-to-video: give the clip "
@@ -106,10 +111,8 @@ def fal_input(
         body["elements"] = [
             {"frontal_image_url": url, "reference_image_urls": [url]} for url in cameo_urls
         ]
-    if cameo_urls and offering.cameo_mode == "none":
-        raise FalRequestError("fal", f"{offering.model} takes no cameos", clip.stem)
     # Kling's image-to-video takes its aspect from the start image.
-    if not (first_frame_url and offering.first_frame == "start_image_url"):
+    if not (first_frame and offering.first_frame == "start_image_url"):
         body["aspect_ratio"] = aspect_ratio(clip.size)
     if not app.startswith(_APPS_WITHOUT_RESOLUTION):
         body["resolution"] = resolution_label(clip.size)
@@ -117,7 +120,7 @@ def fal_input(
         body["generate_audio"] = clip.audio
     if clip.seed is not None and offering.takes_seed:
         body["seed"] = clip.seed
-    return app, body
+    return ProviderRequest(path=f"/{app}", body=body, files=files.frozen(), app=app)
 
 
 @dataclass
@@ -176,21 +179,14 @@ class FalRenderer:
         offering = load_table().offering(self.name, clip.model)
         if offering is None:
             raise FalRequestError(self.name, f"fal does not serve `{clip.model}`", clip.stem)
-        # Build once without URLs first so a clip the app cannot take fails before uploading.
-        fal_input(
-            clip,
-            offering,
-            first_frame_url="check" if clip.input_reference else None,
-            cameo_urls=tuple("check" for _ in clip.cameos),
-        )
-        first_frame = (
-            await self._upload(clip.input_reference, clip) if clip.input_reference else None
-        )
-        cameos = tuple([await self._upload(cameo.path, clip) for cameo in clip.cameos])
-        app, body = fal_input(clip, offering, first_frame_url=first_frame, cameo_urls=cameos)
+        # Built before anything is uploaded: a clip the app cannot take fails first.
+        request = build_request(clip, offering)
+        urls = {file.placeholder: await self._upload(file.path, clip) for file in request.files}
+        app = request.app or clip.api_model
+        body = request.filled(urls)
         sending()
         queued = await self._http.json(
-            "POST", f"{self.queue_url}/{app}", json=body, idempotent=False, clip=clip.stem
+            "POST", f"{self.queue_url}{request.path}", json=body, idempotent=False, clip=clip.stem
         )
         request_id = queued.get("request_id")
         if not isinstance(request_id, str) or not request_id:

@@ -35,14 +35,16 @@ from pathlib import Path
 import httpx
 
 from storyc.errors import UsageError
+from storyc.fsutil import file_sha256
+from storyc.plan.capabilities import Offering
 from storyc.plan.schema import CameoReference, Clip
 from storyc.providers.base import JobStatus, SendingHook, Submitted, nothing_to_record
 from storyc.providers.errors import CreateUncertain, JobRejected, read_key
 from storyc.providers.http import ProviderHTTP, RetryPolicy, poll_interval_from_env
+from storyc.providers.requests import FileNames, ProviderRequest
 from storyc.providers.uploads import (
     UploadStore,
     default_cache_dir,
-    file_sha256,
     key_fingerprint,
     read_reference,
 )
@@ -57,6 +59,35 @@ FIND_PAGES = 5
 """Pages of 100 recent videos searched for a lost create before giving up."""
 CLOCK_SKEW_S = 60.0
 AUTH_STYLES = ("bearer", "api-key")
+
+
+def build_request(clip: Clip, offering: Offering | None = None) -> ProviderRequest:
+    """The `POST /videos` that creates one clip's video: a pure function of the clip.
+
+    Multipart, with the first frame as an `input_reference` file part (`@fan.png`); a clip
+    with cameos goes as JSON, each cameo a `characters` item whose id is the uploaded
+    character's (`<character id of mara>`), the first frame a data URL
+    (`{"image_url": "<data URL of fan.png>"}`)."""
+    if len(clip.cameos) > MAX_CHARACTERS:
+        raise JobRejected("openai", f"a clip takes at most {MAX_CHARACTERS} cameos", clip.stem)
+    files = FileNames()
+    body: dict[str, object] = {
+        "model": clip.api_model,
+        "prompt": clip.prompt,
+        "seconds": str(clip.seconds),
+        "size": clip.size,
+    }
+    if clip.cameos:
+        body["characters"] = [
+            {"id": files.add(cameo.path, "character", cameo=cameo)} for cameo in clip.cameos
+        ]
+        if clip.input_reference:
+            image = files.add(clip.input_reference, "data_url")
+            body["input_reference"] = {"image_url": image}
+        return ProviderRequest(path="/videos", body=body, files=files.frozen())
+    if clip.input_reference:
+        body["input_reference"] = files.add(clip.input_reference, "part")
+    return ProviderRequest(path="/videos", body=body, multipart=True, files=files.frozen())
 
 
 class ForceMultipart(dict[str, object]):
@@ -112,32 +143,31 @@ class OpenAIRenderer:
         return read_reference(path, policy=self._references, provider=self.name, clip=clip.stem)
 
     async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
-        if len(clip.cameos) > MAX_CHARACTERS:
-            raise JobRejected(self.name, f"a clip takes at most {MAX_CHARACTERS} cameos", clip.stem)
-        characters = [await self._character_id(cameo, clip) for cameo in clip.cameos]
-        fields = {
-            "prompt": clip.prompt,
-            "model": clip.api_model,
-            "seconds": str(clip.seconds),
-            "size": clip.size,
-        }
-        url = f"{self.base_url}/videos"
-        if characters:
-            body: dict[str, object] = {**fields, "characters": [{"id": i} for i in characters]}
-            if clip.input_reference:
-                image = self._read(clip.input_reference, clip)
-                body["input_reference"] = {"image_url": _data_url(clip.input_reference, image)}
-            sending()
-            video = await self._http.json("POST", url, json=body, idempotent=False, clip=clip.stem)
-        else:
-            files: dict[str, object] = ForceMultipart()
-            if clip.input_reference:
-                image = self._read(clip.input_reference, clip)
-                files["input_reference"] = _file_part(clip.input_reference, image)
+        request = build_request(clip)
+        values: dict[str, object] = {}
+        for file in request.files:  # the characters first: an upload may take a while
+            if file.use == "character" and file.cameo is not None:
+                values[file.placeholder] = await self._character_id(file.cameo, clip)
+        for file in request.files:
+            if file.use == "data_url":
+                values[file.placeholder] = _data_url(file.path, self._read(file.path, clip))
+            elif file.use == "part":
+                data = self._read(file.path, clip)
+                values[file.placeholder] = _file_part(file.path, data)
+        body = request.filled(values)
+        url = f"{self.base_url}{request.path}"
+        if request.multipart:
+            fields = {k: v for k, v in body.items() if not isinstance(v, tuple)}
+            files: dict[str, object] = ForceMultipart(
+                {k: v for k, v in body.items() if isinstance(v, tuple)}
+            )
             sending()
             video = await self._http.json(
                 "POST", url, data=fields, files=files, idempotent=False, clip=clip.stem
             )
+        else:
+            sending()
+            video = await self._http.json("POST", url, json=body, idempotent=False, clip=clip.stem)
         video_id = video.get("id")
         if not isinstance(video_id, str) or not video_id:
             raise CreateUncertain(self.name, "the create answer carried no video id")

@@ -29,6 +29,7 @@ from storyc.plan.schema import Clip, PlannedShot
 from storyc.probe import ffmpeg_exe
 from storyc.providers.base import JobStatus, SendingHook, Submitted, nothing_to_record
 from storyc.providers.errors import JobRejected
+from storyc.units import ms_to_frames, seconds_text, timecode
 
 FPS = 24
 SAMPLE_RATE = 48_000
@@ -50,7 +51,7 @@ class Segment:
 
 def frame_count(ms: int) -> int:
     """Frames at 24 fps covering `ms` milliseconds (rounded to the nearest frame)."""
-    return (ms * FPS + 500) // 1000
+    return ms_to_frames(ms, FPS)
 
 
 def segments(clip: Clip) -> list[Segment]:
@@ -72,13 +73,6 @@ def segments(clip: Clip) -> list[Segment]:
     if not result:
         result.append(Segment(clip.shots[-1], total))
     return result
-
-
-def timecode(ms: int) -> str:
-    """`83_500` -> `"01:23.500"` (minutes:seconds.milliseconds)."""
-    minutes, rest = divmod(ms, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
 @cache
@@ -125,8 +119,8 @@ def draw_card(clip: Clip, shot: PlannedShot | None, width: int, height: int) -> 
     label = f"Shot {shot.index}" + (f" · {shot.label}" if shot.label else "")
     draw.text((mx, y), label, font=_font(title, bold=True), fill=light)
     y += round(title * 1.35)
-    length_s = (shot.end - shot.start) / 1000
-    film = f"film {timecode(shot.film_start)} – {timecode(shot.film_end)}  ({length_s:g} s)"
+    length = seconds_text(shot.end - shot.start)
+    film = f"film {timecode(shot.film_start)} – {timecode(shot.film_end)}  ({length} s)"
     draw.text((mx, y), film, font=_font(body), fill=accent)
     y += round(body * 1.3)
     draw.text((mx, y), f"{Path(shot.file).name}:{shot.line}", font=_font(small), fill=muted)

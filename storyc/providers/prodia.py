@@ -39,6 +39,7 @@ from urllib.parse import quote
 import httpx
 
 from storyc.errors import UsageError
+from storyc.fsutil import write_atomic
 from storyc.plan.capabilities import Offering, aspect_ratio, load_table, resolution_label
 from storyc.plan.schema import Clip
 from storyc.providers.base import JobStatus, SendingHook, Submitted, nothing_to_record
@@ -55,6 +56,7 @@ from storyc.providers.http import (
     poll_interval_from_env,
     provider_message,
 )
+from storyc.providers.requests import FileNames, ProviderRequest
 from storyc.providers.uploads import default_cache_dir, read_reference
 from storyc.sandbox import ReferencePolicy
 
@@ -66,15 +68,23 @@ SYNC_ACCEPT = "multipart/form-data; video/mp4"
 MODES = ("async", "sync")
 
 
-def prodia_job(clip: Clip, offering: Offering, *, image_name: str | None = None) -> dict[str, Any]:
-    """The job JSON for one clip: a pure function of the clip and the offering."""
+def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
+    """The job that creates one clip's video: a pure function of the clip and the offering.
+
+    Sent as JSON `{"type", "config"}`; with a first frame, as multipart: the same job in a
+    `job` part and the image in an `input` part named `input.<ext>`, which the config's
+    `image` names (the image shown as `@fan.png;filename=input.png`)."""
     job_type = clip.api_model
     config: dict[str, Any] = {"prompt": clip.prompt}
-    if image_name:
+    files = FileNames()
+    image: str | None = None
+    if clip.input_reference:
         if not offering.api_model_image:
             raise JobRejected("prodia", f"{offering.model} cannot start from an image", clip.stem)
         job_type = offering.api_model_image
-        config["image"] = image_name
+        name = f"input{Path(clip.input_reference).suffix.lower() or '.png'}"
+        image = files.add(clip.input_reference, "part", filename=name)
+        config["image"] = name
     config["aspect_ratio"] = aspect_ratio(clip.size)
     if len({resolution_label(size) for size in offering.sizes}) > 1:
         config["resolution"] = resolution_label(clip.size)
@@ -83,7 +93,15 @@ def prodia_job(clip: Clip, offering: Offering, *, image_name: str | None = None)
         config["generate_audio"] = clip.audio
     if clip.seed is not None and offering.takes_seed:
         config["seed"] = clip.seed
-    return {"type": job_type, "config": config}
+    job = {"type": job_type, "config": config}
+    if image is None:
+        return ProviderRequest(path="/v2/job/async", body=job)
+    return ProviderRequest(
+        path="/v2/job/async",
+        body={"job": job, "input": image},
+        multipart=True,
+        files=files.frozen(),
+    )
 
 
 @dataclass(frozen=True)
@@ -196,57 +214,44 @@ class ProdiaRenderer:
         offering = load_table().offering(self.name, clip.model)
         if offering is None:
             raise JobRejected(self.name, f"Prodia has no job type for `{clip.model}`", clip.stem)
-        image: tuple[str, bytes, str] | None = None
-        if clip.input_reference:
-            path = Path(clip.input_reference)
-            data = read_reference(
-                path, policy=self._references, provider=self.name, clip=clip.stem
-            )
-            image = (f"input{path.suffix.lower() or '.png'}", data, _mime(path))
-        job = prodia_job(clip, offering, image_name=image[0] if image else None)
-        if self.mode == "async" and job["type"] not in self._sync_only:
+        request = build_request(clip, offering)
+        parts: dict[str, tuple[str, bytes, str]] = {}
+        for file in request.files:
+            path = Path(file.path)
+            data = read_reference(path, policy=self._references, provider=self.name, clip=clip.stem)
+            parts[file.placeholder] = (file.part_filename, data, _mime(path))
+        body = request.filled(parts)
+        job_type = str((body["job"] if request.multipart else body)["type"])
+        payload = _payload(body, multipart=request.multipart)
+        if self.mode == "async" and job_type not in self._sync_only:
             try:
                 sending()
-                return await self._submit_async(clip, job, image)
+                return await self._submit_async(clip, payload)
             except JobRejected as rejected:
                 if "async" not in rejected.provider_message.lower():
                     raise
-                self._sync_only.add(job["type"])
+                self._sync_only.add(job_type)
         sending()
-        return await self._submit_sync(clip, job, image)
+        return await self._submit_sync(clip, payload)
 
     async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
         return None
 
-    def _body(self, job: dict[str, Any], image: tuple[str, bytes, str] | None) -> dict[str, Any]:
-        if image is None:
-            return {"json": job}
-        return {
-            "files": [
-                ("job", ("job.json", json.dumps(job).encode(), "application/json")),
-                ("input", image),
-            ]
-        }
-
-    async def _submit_async(
-        self, clip: Clip, job: dict[str, Any], image: tuple[str, bytes, str] | None
-    ) -> Submitted:
+    async def _submit_async(self, clip: Clip, payload: dict[str, Any]) -> Submitted:
         answer = await self._http.json(
             "POST",
             f"{self.base_url}/v2/job/async",
             headers={"Accept": "application/json"},
             idempotent=False,
             clip=clip.stem,
-            **self._body(job, image),
+            **payload,
         )
         job_id = answer.get("id")
         if not isinstance(job_id, str) or not job_id:
             raise CreateUncertain(self.name, "the async job answer carried no id")
         return Submitted(job_id=job_id, state={"mode": "async"})
 
-    async def _submit_sync(
-        self, clip: Clip, job: dict[str, Any], image: tuple[str, bytes, str] | None
-    ) -> Submitted:
+    async def _submit_sync(self, clip: Clip, payload: dict[str, Any]) -> Submitted:
         response = await self._http.request(
             "POST",
             f"{self.base_url}/v2/job",
@@ -255,7 +260,7 @@ class ProdiaRenderer:
             clip=clip.stem,
             # The call returns when the video is done: minutes, not seconds.
             timeout=httpx.Timeout(30.0, read=1800.0),
-            **self._body(job, image),
+            **payload,
         )
         content_type = response.headers.get("content-type", "")
         video: bytes | None = None
@@ -276,9 +281,7 @@ class ProdiaRenderer:
         job_id = job_id or f"sync-{clip.id}"
         self._spool.mkdir(parents=True, exist_ok=True)
         spooled = self._spool / f"{clip.id}.mp4"
-        temporary = spooled.with_suffix(".part")
-        temporary.write_bytes(video)
-        os.replace(temporary, spooled)
+        write_atomic(spooled, video)
         return Submitted(job_id=job_id, state={"mode": "sync", "spool": str(spooled)})
 
     async def status(self, clip: Clip, job: Submitted) -> JobStatus:
@@ -331,6 +334,24 @@ class ProdiaRenderer:
         names = _output_names(response)
         videos = [n for n in names if n.lower().endswith(".mp4")]
         return (videos or names or ["video.mp4"])[0]
+
+
+def _payload(body: dict[str, Any], *, multipart: bool) -> dict[str, Any]:
+    """The httpx arguments that send a filled request body: JSON, or multipart with each
+    object as a JSON part (`job` -> `job.json`) and each file part as it is."""
+    if not multipart:
+        return {"json": body}
+    return {
+        "files": [
+            (
+                name,
+                (f"{name}.json", json.dumps(value).encode(), "application/json")
+                if isinstance(value, dict)
+                else value,
+            )
+            for name, value in body.items()
+        ]
+    }
 
 
 def _output_names(response: httpx.Response) -> list[str]:

@@ -39,32 +39,9 @@ def renderer_class(name: str) -> type:
         known = ", ".join(RENDERERS)
         raise UsageError(f"unknown provider `{name}`; storyc renders with: {known}")
     module_name, _, class_name = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise StorycError(
-                f"the `{name}` renderer is not available in this installation "
-                f"(module {module_name} is missing)",
-                hint="render with `--provider preview`",
-            ) from exc
-        raise
-    found = getattr(module, class_name, None)
-    if found is None:
-        # Tolerate a renamed class: any class in the module that says it renders `name`.
-        found = next(
-            (
-                obj
-                for obj in vars(module).values()
-                if inspect.isclass(obj)
-                and getattr(obj, "name", None) == name
-                and obj.__module__ == module_name
-            ),
-            None,
-        )
-    if found is None:
-        raise StorycError(f"{module_name} defines no renderer for `{name}`")
-    return found
+    # No fallback: a module or class missing here is a bug in storyc, shown as one.
+    cls: type = getattr(importlib.import_module(module_name), class_name)
+    return cls
 
 
 def create_renderer(

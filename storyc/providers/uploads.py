@@ -13,7 +13,9 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
+
+from storyc.fsutil import write_atomic
 
 if TYPE_CHECKING:
     from storyc.sandbox import ReferencePolicy
@@ -29,23 +31,6 @@ def default_cache_dir() -> Path:
 def key_fingerprint(key: str) -> str:
     """A short, one-way name for a key (which account an upload belongs to)."""
     return hashlib.sha256(b"storyc-key-fingerprint:" + key.encode()).hexdigest()[:16]
-
-
-def file_sha256(source: Path | str | BinaryIO) -> str:
-    """The sha256 of a file, read in 1 MB blocks (a reference is never read whole into
-    memory). `source` is a path, or a file already open for binary reading (read from
-    where it stands to its end, and not closed)."""
-    if not isinstance(source, Path | str):
-        return _stream_sha256(source)
-    with Path(source).open("rb") as f:
-        return _stream_sha256(f)
-
-
-def _stream_sha256(f: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    for block in iter(lambda: f.read(1 << 20), b""):
-        digest.update(block)
-    return digest.hexdigest()
 
 
 class UploadStore:
@@ -76,9 +61,7 @@ class UploadStore:
             data = self._read()
             data[self._name(provider, fingerprint, sha256)] = record
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f".{STORE_NAME}.{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-            os.replace(temporary, self.path)
+            write_atomic(self.path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def read_reference(

@@ -15,7 +15,6 @@ from typing import Literal
 from storyc.check.catalog import rule
 from storyc.check.diagnostics import Edit
 from storyc.check.structure import HEADER_KEYS, LOCATION_KEYS, PERSON_KEYS
-from storyc.language.builder import format_ms
 from storyc.language.comments import Comment
 from storyc.language.model import (
     CUE_KEYS,
@@ -30,6 +29,7 @@ from storyc.language.model import (
 )
 from storyc.plan.capabilities import PROVIDERS, load_table
 from storyc.plan.schema import ClipPlan
+from storyc.units import format_duration, timecode
 
 SymbolKind = Literal["name", "preset", "location", "duration"]
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
@@ -202,14 +202,6 @@ def rename_edits(story: Story, target: Occurrence, new_name: str) -> list[Edit]:
 # -- hover -------------------------------------------------------------------------------------
 
 
-def timecode(ms: int) -> str:
-    """`1:02.5` for 62,500 ms."""
-    minutes, rest = divmod(ms, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    text = f"{minutes}:{seconds:02d}"
-    return text + (f".{millis:03d}".rstrip("0") if millis else "")
-
-
 def _person_hover(story: Story, name: str) -> str:
     person = story.declared_names().get(name)
     if person is None:
@@ -238,7 +230,7 @@ def _cues_hover(title: str, cues: tuple[Cue, ...] | tuple[Property, ...], line: 
 
 def _duration_hover(story: Story, shot: Shot, plan: ClipPlan | None) -> str:
     title = f"**shot {shot.index}**" + (f" `{shot.label}`" if shot.label else "")
-    lines = [f"{title} · {format_ms(shot.duration_ms)}", ""]
+    lines = [f"{title} · {format_duration(shot.duration_ms)}", ""]
     if plan is None:
         lines.append("no clip plan while the story has problems the planner cannot pass")
         return "\n".join(lines)
@@ -247,7 +239,7 @@ def _duration_hover(story: Story, shot: Shot, plan: ClipPlan | None) -> str:
             if planned.index == shot.index:
                 lines.append(
                     f"clip {clip.index} of {len(plan.clips)} ({clip.model}, renders "
-                    f"{clip.render_ms // 1000} s, trims {format_ms(clip.slack)})"
+                    f"{clip.render_ms // 1000} s, trims {format_duration(clip.slack)})"
                 )
                 lines.append(
                     f"in the clip {timecode(planned.start)}–{timecode(planned.end)}; "
@@ -474,7 +466,7 @@ def outline(story: Story) -> list[OutlineNode]:
         nodes.append(OutlineNode(preset.name, "preset", preset.span, preset.name_span))
     for scene in story.scenes:
         total = sum(s.duration_ms for s in scene.shots)
-        detail = f"{len(scene.shots)} shot(s), {format_ms(total)}"
+        detail = f"{len(scene.shots)} shot(s), {format_duration(total)}"
         if scene.location:
             detail = f"at {scene.location} · {detail}"
         node = OutlineNode(

@@ -23,15 +23,16 @@ from pathlib import Path
 from lark import Tree
 
 from storyc.check.diagnostics import Diagnostic
+from storyc.check.policy import RuleSelection, apply_policy, is_syntax_code
 from storyc.check.provider import FileFacts
 from storyc.errors import StorycError
 from storyc.frontend import Compilation, analyze_source, read_file_facts
+from storyc.fsutil import normalise_newlines
 from storyc.language.comments import Comment, find_comments, line_ends
 from storyc.language.model import Story
 from storyc.language.parse import ParsedStory, parse_block, parse_story_in_blocks, split_blocks
 from storyc.plan.schema import ClipPlan
 from storyc.sandbox import ReferencePolicy, policy_for
-from storyc.tooling.lint import RuleSelection, apply_policy, is_syntax_code
 
 _MISSING = object()
 MAX_BLANKED_LINES = 3
@@ -208,7 +209,7 @@ class DocumentAnalyzer:
         return parsed, StaleBlock(start, changed, start + len(current), good)
 
     def analyze(self, source: str, version: int | None = None) -> Analysis:
-        source = source.replace("\r\n", "\n").replace("\r", "\n")
+        source = normalise_newlines(source)
         block_count = len(split_blocks(source))
         previous_by_index = self._last_good_by_index
         same_shape = block_count == len(previous_by_index)

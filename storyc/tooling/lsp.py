@@ -31,6 +31,7 @@ from pygls.workspace import PositionCodec, TextDocument
 from storyc import __version__
 from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
 from storyc.errors import StorycError
+from storyc.fsutil import normalise_newlines
 from storyc.language.model import Span, Story
 from storyc.tooling.editor import (
     CompletionEntry,
@@ -438,7 +439,7 @@ def completion(ls: StoryLanguageServer, params: lsp.CompletionParams) -> lsp.Com
     doc = open_document(ls, uri)
     state = ls.documents.get(uri)
     story = state.analysis.story if state and state.analysis else None
-    source = doc.source.replace("\r\n", "\n")
+    source = normalise_newlines(doc.source)
     positions = ls.positions(source)
     line, column = positions.point(params.position)
     snippets = _client_snippets(ls)
@@ -538,7 +539,7 @@ def formatting(
     ls: StoryLanguageServer, params: lsp.DocumentFormattingParams
 ) -> list[lsp.TextEdit] | None:
     doc = open_document(ls, params.text_document.uri)
-    source = doc.source.replace("\r\n", "\n")
+    source = normalise_newlines(doc.source)
     try:
         formatted = format_checked(source)
     except FormatError as exc:
@@ -587,7 +588,7 @@ def folding_range(
     doc = open_document(ls, params.text_document.uri)
     return [
         lsp.FoldingRange(start_line=first - 1, end_line=last - 1, kind=lsp.FoldingRangeKind.Region)
-        for first, last in folding_ranges(doc.source.replace("\r\n", "\n"))
+        for first, last in folding_ranges(normalise_newlines(doc.source))
     ]
 
 

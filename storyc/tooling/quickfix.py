@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 from storyc.check.diagnostics import Diagnostic, Edit, Fix
 from storyc.check.provider import resolve_offering
-from storyc.language.builder import format_ms
 from storyc.language.comments import Comment
 from storyc.language.model import Shot, Span, Story
 from storyc.plan.capabilities import load_table
+from storyc.units import format_duration
 
 
 def declare_fix(name: str, story: Story, source: str) -> Fix:
@@ -43,13 +43,13 @@ def split_fix(shot: Shot, longest_ms: int, source: str) -> Fix | None:
     header = block[0]
     copies = []
     for length in lengths[1:]:
-        new_header = header[:column] + format_ms(length) + header[d.end_column - 1 :]
+        new_header = header[:column] + format_duration(length) + header[d.end_column - 1 :]
         copies.append("\n".join([new_header, *block[1:]]))
     end_of_shot = Span.point(last, len(lines[last - 1]) + 1, 0)
     return Fix(
-        title=f"split into {parts} shots of {', '.join(format_ms(n) for n in lengths)}",
+        title=f"split into {parts} shots of {', '.join(format_duration(n) for n in lengths)}",
         edits=(
-            Edit(span=d, text=format_ms(lengths[0])),
+            Edit(span=d, text=format_duration(lengths[0])),
             Edit(span=end_of_shot, text="".join("\n\n" + copy for copy in copies)),
         ),
         safe=False,

@@ -12,7 +12,8 @@ One server, three prefixes:
 
 Jobs take `faults.job_seconds` and their videos are real MP4 files of the requested size and
 length. The server counts submits per (provider, prompt) so tests can assert that every clip
-was submitted exactly once, and records every request (without bodies) for header checks.
+was submitted exactly once, and records every request for header checks (with its body
+for submits, to compare with `plan.json`).
 """
 
 from __future__ import annotations
@@ -141,7 +142,8 @@ class Job:
 
 @dataclass
 class Seen:
-    """One request as the server saw it (no body: bodies may be large)."""
+    """One request as the server saw it; the body only for submits (uploads and videos may
+    be large), so tests can compare what arrived with what `plan.json` shows."""
 
     at: float
     provider: str
@@ -150,6 +152,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     status: int = 0
+    body: bytes = b""
 
 
 class FakeProvider:
@@ -363,6 +366,7 @@ class FakeProvider:
             method=request.method,
             path=request.path,
             headers=dict(request.headers),
+            body=request.body if kind == "submit" else b"",
         )
         with self.lock:
             self.seen.append(seen)

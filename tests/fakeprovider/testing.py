@@ -123,7 +123,6 @@ def make_clip(
         model=model,
         api_model=offering.api_model,
         size=size,
-        seconds=offering.seconds_value(seconds),
         render_ms=seconds * 1000,
         duration=seconds * 1000,
         slack=0,
