@@ -44,11 +44,14 @@ def build_film(
     render: RenderStep,
     force: bool = False,
     progress: ProgressCallback = no_progress,
+    absolute_paths: bool = False,
 ) -> Film:
     """Render `plan` into `out_dir` and join the clips into `stem`.mp4, .srt and .otio.
 
     A failed clip stops before assembly (the clips already rendered stay); an unchanged
-    rebuild (same plan, same clips) assembles nothing (see `assemble.stamp`)."""
+    rebuild (same plan, same clips, same options) assembles nothing (see `assemble.stamp`).
+    `absolute_paths`: the .otio names its media by absolute `file://` URLs instead of paths
+    relative to its folder."""
     report = render(plan, out_dir)
     if not report.ok:
         count = len(report.failures)
@@ -70,14 +73,21 @@ def build_film(
         up_to_date=False,
     )
     outputs = [film.path, film.subtitles, film.edit]
-    if not force and is_up_to_date(out_dir, plan, clips, outputs):
+    options = {"absolute_paths": True} if absolute_paths else None
+    if not force and is_up_to_date(out_dir, plan, clips, outputs, options):
         return Film(film.path, film.subtitles, film.edit, up_to_date=True)
 
     clear_stamp(out_dir)
     assembled = assemble_film(plan, clips, film.path, progress=progress)
     cues = write_srt(assembled.timeline, film.subtitles)
-    write_otio(assembled.timeline, film.edit, plan.story.title, assembled.source_frames)
-    write_stamp(out_dir, plan, clips, outputs)
+    write_otio(
+        assembled.timeline,
+        film.edit,
+        plan.story.title,
+        assembled.source_frames,
+        absolute_paths=absolute_paths,
+    )
+    write_stamp(out_dir, plan, clips, outputs, options)
     return Film(
         film.path,
         film.subtitles,

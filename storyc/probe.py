@@ -13,7 +13,9 @@ packet, so the frame count and the end of each stream are exact, and ffmpeg's ow
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
@@ -56,12 +58,39 @@ class MediaInfo:
         return f"{self.width}x{self.height}"
 
 
-@cache
+class FfmpegMissing(StorycError):
+    """There is no ffmpeg where storyc looks for one (a broken install, or a wrong
+    `IMAGEIO_FFMPEG_EXE`)."""
+
+
 def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary bundled with imageio-ffmpeg (the one storyc always uses)."""
+    """Path of the ffmpeg binary storyc uses: `IMAGEIO_FFMPEG_EXE` if set, else the one
+    bundled with imageio-ffmpeg. Raises `FfmpegMissing`, with what to do, when there is none."""
+    return _locate_ffmpeg(os.environ.get("IMAGEIO_FFMPEG_EXE") or None)
+
+
+@cache
+def _locate_ffmpeg(override: str | None) -> str:
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    hint = (
+        "storyc uses the ffmpeg bundled with the imageio-ffmpeg package: reinstall it "
+        "(pip install --force-reinstall imageio-ffmpeg), or set IMAGEIO_FFMPEG_EXE to an "
+        "ffmpeg binary"
+    )
+    try:
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:
+        raise FfmpegMissing("ffmpeg cannot be found, so no video can be made", hint=hint) from None
+    if (Path(exe).is_file() and os.access(exe, os.X_OK)) or shutil.which(exe):
+        return exe
+    if override is not None:
+        raise FfmpegMissing(
+            f"ffmpeg cannot be found at {exe} (set by IMAGEIO_FFMPEG_EXE), so no video can be made",
+            hint="point IMAGEIO_FFMPEG_EXE at an ffmpeg binary, or unset it to use the one "
+            "bundled with imageio-ffmpeg",
+        )
+    raise FfmpegMissing(f"ffmpeg cannot be found at {exe}, so no video can be made", hint=hint)
 
 
 # ffmpeg's messages that mean the file is damaged or cut short, even when it exits 0.

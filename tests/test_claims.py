@@ -1,7 +1,8 @@
 """Never pay twice: claims, uncertain creates, reconciliation and `--resubmit`.
 
 The journal's claim logic is tested directly; everything else runs the real `storyc render`
-in subprocesses against the fake provider on 127.0.0.1 (OpenAI, fal and Prodia protocols),
+in subprocesses against the fake provider on 127.0.0.1 (OpenAI, fal, Prodia and Runway
+protocols),
 counting what the provider was asked to create.
 """
 
@@ -32,7 +33,7 @@ from storyc.providers.journal import (
 )
 
 FAKE_MEDIA = ((1280, 720, 4),)
-MODELS = {"openai": "sora-2", "fal": "veo-3.1-fast", "prodia": "sora-2"}
+MODELS = {"openai": "sora-2", "fal": "veo-3.1-fast", "prodia": "sora-2", "runway": "veo-3.1-fast"}
 PROVIDERS = tuple(MODELS)
 OTHER_HOST = "another-machine.example"
 
@@ -219,7 +220,7 @@ def test_a_run_stopped_while_a_create_is_in_flight_never_pays_twice(
         assert len(counts) == 3
         assert "found again" in rerun.stderr
         return
-    # fal and Prodia cannot be asked: the clip is reported, not paid for again.
+    # fal, Prodia and Runway cannot be asked: the clip is reported, not paid for again.
     assert rerun.returncode == 1
     assert "--resubmit 01" in rerun.stderr and "uncertain" in rerun.stderr
     assert "Traceback" not in rerun.stderr

@@ -132,7 +132,7 @@ CASES: list[tuple[str, str, str, int]] = [
     ("header fps not a number", "title: T\nfps: fast\n" + HEAD[9:], "S113", 2),
     ("cue key in the header", "title: T\ncamera: wide\n" + HEAD[9:], "S107", 2),
     ("unknown model", "title: T\nmodel: sora-3\n" + HEAD[9:], "P201", 2),
-    ("unknown provider", "title: T\nprovider: runway\n" + HEAD[9:], "P202", 2),
+    ("unknown provider", "title: T\nprovider: pika\n" + HEAD[9:], "P202", 2),
     (
         "model not on provider",
         "title: T\nmodel: kling-3-pro\nprovider: openai\n" + HEAD[9:],

@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "board": {"language", "check", "plan", "frontend", "providers", "pipeline"},
     "pipeline": {"plan", "providers", "assemble"},
     "tooling": {"language", "check", "plan", "frontend"},
+    "__main__": {"cli"},  # `python -m storyc` is the command line
     "cli": {
         "language",
         "check",

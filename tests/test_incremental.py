@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import storyc.tooling.incremental as incremental
 from storyc.check.provider import FileFacts
 from storyc.tooling.incremental import DocumentAnalyzer
+from storyc.tooling.lint import lint_source
 
 STORY = """\
 title: T
@@ -67,21 +68,59 @@ def test_a_broken_cue_line_keeps_the_rest_of_its_scene() -> None:
     assert found(result) == [("E006", 9), ("S101", 13)]
 
 
-def test_a_broken_shot_header_falls_back_to_the_last_good_text() -> None:
-    a = analyzer()
-    a.analyze(STORY, 1)
-    result = a.analyze(STORY.replace("shot wide 4s:", "shot wide 4:"), 2)
-    assert found(result) == [("E008", 8), ("S101", 13)]
-    assert [s.start for s in result.stale] == [7]
+def lint_found(text: str) -> list[tuple[str, int]]:
+    result = lint_source(text, "/tmp/t.story", analyze=_no_files)
+    return [(d.code, d.span.line) for d in result.diagnostics]
 
 
-def test_diagnostics_on_changed_lines_of_a_stale_block_are_dropped() -> None:
+def _no_files(*args: object, **kwargs: object) -> incremental.Compilation:
+    return incremental.analyze_source(
+        *args,  # type: ignore[arg-type]
+        read_facts=lambda _p: FileFacts(exists=False),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_a_broken_shot_header_keeps_the_rest_of_its_scene_as_lint_does() -> None:
     a = analyzer()
     a.analyze(STORY, 1)
-    broken = STORY.replace("shot wide 4s:", "shot wide 4:").replace("@ghost waves", "@mara waves")
+    broken = STORY.replace("shot wide 4s:", "shot wide 4:")
     result = a.analyze(broken, 2)
-    # The last good text still says @ghost on line 13, but that line has changed since.
-    assert found(result) == [("E008", 8)]
+    assert found(result) == lint_found(broken) == [("E008", 8), ("S101", 13)]
+
+
+def test_what_the_editor_shows_does_not_depend_on_the_order_of_edits() -> None:
+    # The issue's sequence: a broken duration, then a typo in the next shot's key.
+    duration = ("shot wide 4s:", "shot wide 4x:")
+    key = ("        action: @ghost waves.", "        actoin: @ghost waves.")
+    both = STORY.replace(*duration).replace(*key)
+    for first, second in ((duration, key), (key, duration)):
+        a = analyzer()
+        a.analyze(STORY, 1)
+        a.analyze(STORY.replace(*first), 2)
+        result = a.analyze(both, 3)
+        assert found(result) == lint_found(both), (first, second)
+    assert ("E008", 8) in lint_found(both) and any(c == "S107" for c, _ in lint_found(both))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 15), st.sampled_from(["", "x", ":", "4x", "camrea", "@"])),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_any_edit_history_shows_what_lint_shows(edits: list[tuple[int, str]]) -> None:
+    a = analyzer()
+    text = STORY
+    a.analyze(text, 1)
+    for version, (line, insert) in enumerate(edits, start=2):
+        lines = text.split("\n")
+        index = line % len(lines)
+        lines[index] = lines[index][: len(lines[index]) // 2] + insert + lines[index][len(lines[index]) // 2 :]
+        text = "\n".join(lines)
+        assert found(a.analyze(text, version)) == lint_found(text)
 
 
 def test_no_unused_suppression_while_a_block_does_not_parse() -> None:

@@ -414,3 +414,38 @@ async def test_a_document_with_lone_carriage_returns_reads_like_lint_reads_it(
     assert [(f.start_line, f.end_line) for f in folds] == [
         (f.start_line, f.end_line) for f in folds_before
     ]
+
+
+async def test_hover_right_after_an_edit_reads_the_edited_text(client: LanguageClient):
+    doc = Doc(client, STORY)
+    await doc.diagnostics()
+    # Rename the character in the text and hover at once, before any diagnostics arrive.
+    doc.edit_to(STORY.replace("character mara:", "character nora:").replace("@mara", "@nora"))
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(text_document=doc.ident(), position=doc.at("@nora opens", 2))
+    )
+    assert hover is not None
+    assert "nora" in hover.contents.value  # type: ignore[union-attr]
+
+
+async def test_quick_fixes_match_a_diagnostic_sent_back_in_other_units(client: LanguageClient):
+    doc = Doc(client, STORY.replace("@mara waves.", "@mra waves."))
+    [problem] = await doc.diagnostics()
+    # Neovim 0.7 sends the range back in bytes, not UTF-16 units: same line, shifted end.
+    shifted = lsp.Diagnostic(
+        range=lsp.Range(
+            start=problem.range.start,
+            end=lsp.Position(problem.range.end.line, problem.range.end.character + 3),
+        ),
+        message=problem.message,
+        code=problem.code,
+        source=problem.source,
+    )
+    actions = await actions_for(doc, shifted)
+    assert actions and actions[0].title == "replace with `@mara` (S101)"
+    elsewhere = lsp.Diagnostic(
+        range=lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 3)),
+        message=problem.message,
+        code=problem.code,
+    )
+    assert await actions_for(doc, elsewhere) == []  # no overlap, no fix

@@ -52,5 +52,5 @@ def test_a_missing_renderer_module_or_class_fails_loudly(
 
 
 def test_an_unknown_provider_name_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="unknown provider `runway`; storyc renders with: "):
-        registry.renderer_class("runway")
+    with pytest.raises(UsageError, match="unknown provider `pika`; storyc renders with: "):
+        registry.renderer_class("pika")

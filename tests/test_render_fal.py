@@ -41,7 +41,7 @@ def test_every_kind_of_clip_arrives_through_faults(
     clips = [
         make_clip("fal", "veo-3.1-fast", 1, "veo text to video", seed=7, audio=False),
         make_clip("fal", "veo-3.1-fast", 2, "veo from a frame", seconds=6, input_reference=frame),
-        make_clip("fal", "veo-3.1", 3, "veo with mara", cameos=[("mara", face)]),
+        make_clip("fal", "veo-3.1", 3, "veo with mara", seconds=8, cameos=[("mara", face)]),
         make_clip("fal", "kling-3-pro", 4, "kling text", size="1920x1080", seconds=5),
         make_clip(
             "fal",

@@ -52,7 +52,7 @@ def test_every_clip_arrives_through_faults_on_the_async_api(
             seconds=8,
             input_reference=frame,
         ),
-        make_clip("prodia", "veo-3.1-fast", 4, "veo with sound", seed=9),
+        make_clip("prodia", "veo-3.1-fast", 4, "veo with sound", seed=9, seconds=8),
     ]
     # A 429 says the job was not taken: retried. (A 5xx may have been: see test_claims.py.)
     fake.faults.script("submit", 429, 429)
@@ -192,9 +192,10 @@ def test_the_job_json_follows_the_offering() -> None:
         "prompt": "falls",
         "aspect_ratio": "16:9",
         "resolution": "1080p",
-        "duration": 8,
         "generate_audio": False,
     }
+    # The Veo job types take no `duration` (`unevaluatedProperties: false`): the fake refuses it.
+    assert "duration" not in build_request(wide, veo).body["config"]
 
 
 def test_multipart_answers_are_split_into_their_parts() -> None:

@@ -377,7 +377,7 @@ def test_every_provider_has_a_renderer_and_paid_ones_need_their_key(
     from storyc.providers.errors import MissingKey
     from storyc.providers.registry import create_renderer, renderer_class
 
-    for variable in ("OPENAI_API_KEY", "FAL_KEY", "PRODIA_TOKEN"):
+    for variable in ("OPENAI_API_KEY", "FAL_KEY", "PRODIA_TOKEN", "RUNWAYML_API_SECRET"):
         monkeypatch.delenv(variable, raising=False)
     for name in PROVIDERS:
         assert renderer_class(name).name == name

@@ -29,7 +29,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # The clips the fake provider serves (width, height, seconds); see tests/conftest.py.
 FAKE_MEDIA = ((1280, 720, 4), (1280, 720, 5), (1920, 1080, 3), (1920, 1080, 4))
 
-ROWS = [o for o in load_table().offerings if o.provider in ("openai", "fal", "prodia")]
+ROWS = [o for o in load_table().offerings if o.provider in ("openai", "fal", "prodia", "runway")]
 
 
 def write_row_story(folder: Path, offering: Offering) -> tuple[Path, dict[str, Path]]:
@@ -136,6 +136,8 @@ def _carried(fake: FakeProvider, value: Any) -> Any:
     stored = f"{fake.media_root}/files/"
     if value.startswith(stored):
         return ("upload", _sha(fake.files[value.removeprefix(stored)][0]))
+    if value.startswith("runway://uploads/"):
+        return ("upload", _sha(fake.files[f"runway/{value.removeprefix('runway://uploads/')}"][0]))
     if value.startswith("data:"):
         return ("data URL", _sha(base64.b64decode(value.partition(",")[2])))
     if value in fake.characters:
@@ -145,9 +147,11 @@ def _carried(fake: FakeProvider, value: Any) -> Any:
 
 def _prompt(request: dict[str, Any]) -> str:
     """The prompt, wherever the provider's body carries it (top level, fal's `input`,
-    prodia's `config`, in a multipart `job` part)."""
+    prodia's `config`, in a multipart `job` part, Runway's `promptText`)."""
     if "prompt" in request:
         return str(request["prompt"])
+    if "promptText" in request:
+        return str(request["promptText"])
     inner = [_prompt(v) for v in request.values() if isinstance(v, dict)]
     return next(p for p in inner if p)
 

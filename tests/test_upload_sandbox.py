@@ -14,6 +14,7 @@ from storyc.providers.errors import JobRejected
 from storyc.providers.fal import FalRenderer
 from storyc.providers.openai import OpenAIRenderer
 from storyc.providers.prodia import ProdiaRenderer
+from storyc.providers.runway import RunwayRenderer
 from storyc.sandbox import ReferencePolicy
 
 FAKE_MEDIA = ((1280, 720, 4),)
@@ -21,6 +22,7 @@ RENDERERS = {
     "openai": (OpenAIRenderer, "sora-2"),
     "fal": (FalRenderer, "veo-3.1-fast"),
     "prodia": (ProdiaRenderer, "sora-2"),
+    "runway": (RunwayRenderer, "veo-3.1-fast"),
 }
 
 

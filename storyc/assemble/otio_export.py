@@ -2,17 +2,33 @@
 
 One video track (and a matching audio track) of clips that reference the rendered clip
 files, trimmed exactly as the film trims them, with the story's transitions as OTIO
-`Transition`s. A crossfade of X frames becomes a dissolve centred on the cut: the outgoing
-clip lends X/2 frames of handle past the cut and the incoming clip X/2 before it, so the
-timeline is as long as the film. Fades and dips through black are `Custom` transitions
-named for what they are (OTIO has no standard type for them). Shots are markers.
+`Transition`s that never need media the clip files do not have (every in-point stays at or
+after the file's first frame, every out-point at or before its last), so the CMX 3600 EDL
+and Final Cut 7 XML adapters convert the timeline as it is:
+
+- A crossfade of X frames is a dissolve centred on the cut: the outgoing clip lends X/2
+  frames of handle past the cut and the incoming clip X/2 before it (the frames the film
+  overlaps), so the timeline is as long as the film.
+- A fade or dip through black (the film fades the outgoing clip out over its last D/2 and
+  the incoming one in over its first D/2, without overlapping them) is a dissolve to black
+  that ends where the outgoing clip ends, a black `Gap` of no length, and a dissolve from
+  black that starts where the incoming clip starts. Both clips keep their whole length and
+  only black lends the handles (the gap starts D/2 into black). This is how editors spell
+  it: an EDL writes a dissolve to reel `BL` and back, Final Cut 7 XML an `end-black` and a
+  `start-black` transition.
+
+Shots are markers on their clip (named by the shot's label), within the frames the film
+shows. Media paths are relative to the .otio file's folder unless absolute ones are asked
+for (`file://` URLs).
 """
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from storyc.assemble.timeline import Placement, Timeline, cut_frames
 from storyc.fsutil import atomic_path
@@ -33,6 +49,7 @@ def build_otio(
     import opentimelineio as otio
 
     rate = float(timeline.fps)
+    placements = timeline.placements
 
     def frames(count: int) -> Any:
         return otio.opentime.RationalTime(count, rate)
@@ -46,7 +63,6 @@ def build_otio(
         (otio.schema.TrackKind.Audio, "Audio"),
     ):
         track = otio.schema.Track(name=name, kind=kind)
-        placements = timeline.placements
         for placement in placements:
             first, end = cut_frames(placement)
             head, tail = first - placement.start, placement.end - end
@@ -67,70 +83,110 @@ def build_otio(
                 },
             )
             if kind == otio.schema.TrackKind.Video:
-                for shot in placement.clip.shots:
-                    first = ms_to_frames(shot.start, timeline.fps)
-                    last = min(ms_to_frames(shot.end, timeline.fps), placement.frames)
-                    if last > first:
-                        clip.markers.append(
-                            otio.schema.Marker(
-                                name=shot.label or f"shot {shot.index}",
-                                marked_range=span(first, last - first),
-                                metadata={
-                                    "storyc": {
-                                        "shot": shot.index,
-                                        "source": f"{shot.file}:{shot.line}",
-                                    }
-                                },
-                            )
-                        )
+                clip.markers.extend(_markers(otio, placement, head, tail, span, timeline.fps))
             track.append(clip)
             if placement.position < len(placements) - 1:
-                transition = _transition(otio, placement, frames, timeline.fps)
-                if transition is not None:
-                    track.append(transition)
+                track.extend(_join(otio, placement, placements[placement.position + 1], frames))
         result.tracks.append(track)
     return result
 
 
 def write_otio(
-    timeline: Timeline, path: Path, title: str, source_frames: tuple[int, ...] = ()
+    timeline: Timeline,
+    path: Path,
+    title: str,
+    source_frames: tuple[int, ...] = (),
+    *,
+    absolute_paths: bool = False,
 ) -> None:
-    """Write the timeline to `path` (atomically), clip paths relative to its folder."""
+    """Write the timeline to `path` (atomically), clip paths relative to its folder (or
+    absolute `file://` URLs with `absolute_paths`, for tools that cannot resolve relative
+    ones)."""
     import opentimelineio as otio
 
-    built = build_otio(timeline, title, path.parent, source_frames)
+    built = build_otio(timeline, title, None if absolute_paths else path.parent, source_frames)
     with atomic_path(path, ".otio") as temp:
         otio.adapters.write_to_file(built, str(temp))
 
 
-def _half_before_cut(outgoing: Placement) -> int:
-    """Frames of a dissolve before its cut point (as `timeline.cut_frames` splits it)."""
-    return outgoing.crossfade_out // 2
+def _markers(
+    otio: Any, placement: Placement, head: int, tail: int, span: Any, fps: Fraction
+) -> list[Any]:
+    """One marker per shot, in the clip's media frames, cut to the frames the film shows."""
+    markers = []
+    for shot in placement.clip.shots:
+        first = max(ms_to_frames(shot.start, fps), head)
+        last = min(ms_to_frames(shot.end, fps), placement.frames - tail)
+        if last <= first:
+            continue
+        name = shot.label or f"shot {shot.index}"
+        markers.append(
+            otio.schema.Marker(
+                name=name,
+                marked_range=span(first, last - first),
+                metadata={
+                    "storyc": {
+                        "shot": shot.index,
+                        "label": shot.label,
+                        "source": f"{shot.file}:{shot.line}",
+                    }
+                },
+            )
+        )
+    return markers
 
 
-def _transition(otio: Any, outgoing: Placement, frames: Any, fps: Fraction) -> Any:
-    clip = outgoing.clip
-    kind = clip.transition.kind
-    metadata = {"storyc": {"kind": kind, "duration_ms": clip.transition.duration}}
+def _join(otio: Any, outgoing: Placement, incoming: Placement, frames: Any) -> list[Any]:
+    """What goes between two clips on a track: nothing for a cut, a dissolve for a
+    crossfade, dissolves to and from black around an empty gap for a fade or a dip."""
+    transition = outgoing.clip.transition
+    kind = transition.kind
+    metadata = {"storyc": {"kind": kind, "duration_ms": transition.duration}}
+    dissolve = otio.schema.TransitionTypes.SMPTE_Dissolve
     if kind == "crossfade" and outgoing.crossfade_out:
-        before = _half_before_cut(outgoing)
-        return otio.schema.Transition(
-            name=f"crossfade {clip.transition.duration} ms",
-            transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
-            in_offset=frames(before),
-            out_offset=frames(outgoing.crossfade_out - before),
+        # The film overlaps the clips by `crossfade_out` frames; the cut is the middle.
+        before = outgoing.crossfade_out // 2
+        return [
+            otio.schema.Transition(
+                name=f"crossfade {transition.duration} ms",
+                transition_type=dissolve,
+                in_offset=frames(before),
+                out_offset=frames(outgoing.crossfade_out - before),
+                metadata=metadata,
+            )
+        ]
+    if kind not in ("fade", "dip") or not (outgoing.fade_out or incoming.fade_in):
+        return []
+    items: list[Any] = []
+    if outgoing.fade_out:
+        items.append(
+            otio.schema.Transition(
+                name=f"{kind} to black {transition.duration} ms",
+                transition_type=dissolve,
+                in_offset=frames(outgoing.fade_out),
+                out_offset=frames(0),
+                metadata=metadata,
+            )
+        )
+    # Black of no length: the dissolve into it takes its handle from before its start.
+    items.append(
+        otio.schema.Gap(
+            name="black",
+            source_range=otio.opentime.TimeRange(frames(outgoing.fade_out), frames(0)),
             metadata=metadata,
         )
-    if kind in ("fade", "dip") and outgoing.fade_out:
-        whole = ms_to_frames(clip.transition.duration, fps)
-        return otio.schema.Transition(
-            name=f"{'fade' if kind == 'fade' else 'dip'} to black {clip.transition.duration} ms",
-            transition_type=otio.schema.TransitionTypes.Custom,
-            in_offset=frames(outgoing.fade_out),
-            out_offset=frames(whole - outgoing.fade_out),
-            metadata=metadata,
+    )
+    if incoming.fade_in:
+        items.append(
+            otio.schema.Transition(
+                name=f"{kind} from black {transition.duration} ms",
+                transition_type=dissolve,
+                in_offset=frames(0),
+                out_offset=frames(incoming.fade_in),
+                metadata=metadata,
+            )
         )
-    return None
+    return items
 
 
 def _source_frames(placement: Placement, known: tuple[int, ...]) -> int:
@@ -142,10 +198,14 @@ def _source_frames(placement: Placement, known: tuple[int, ...]) -> int:
 
 
 def _url(path: Path, relative_to: Path | None) -> str:
+    """`path` as a URL relative to the folder `relative_to` (percent-encoded, `/`-separated,
+    with `..` where it must climb), or an absolute `file://` URL when `relative_to` is None
+    or no relative path reaches it (another drive)."""
     absolute = path.resolve()
     if relative_to is not None:
         try:
-            return absolute.relative_to(relative_to.resolve()).as_posix()
+            relative = os.path.relpath(absolute, relative_to.resolve())
         except ValueError:
-            pass
+            return absolute.as_uri()
+        return quote(Path(relative).as_posix())
     return absolute.as_uri()

@@ -361,7 +361,7 @@ P202 = Rule(
     "unknown-provider",
     E,
     "A provider storyc cannot render on.",
-    "provider: runway",
+    "provider: pika",
     "provider: openai",
 )
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from rich.cells import cell_len
 
 from storyc.language.model import Span
 from storyc.terminal import json_visible, visible
@@ -133,7 +134,8 @@ def _lines(source: str) -> list[str]:
 def _snippet(line: str, start: int, end: int) -> tuple[str, str]:
     """The source line and its caret line for columns [start, end) (1-based), cut to about
     `SNIPPET_WIDTH` characters around the caret; controls spelled so the text cannot drive
-    the terminal, and the caret measured on what is shown so it stays under its text."""
+    the terminal, and the caret measured on what is shown, in terminal cells (a CJK
+    character or an emoji takes two), so it stays under its text."""
     end = max(start + 1, min(end, len(line) + 1))
     first = max(0, min(start - 1 - SNIPPET_WIDTH // 3, len(line) - SNIPPET_WIDTH))
     last = min(len(line), first + SNIPPET_WIDTH)
@@ -142,7 +144,7 @@ def _snippet(line: str, start: int, end: int) -> tuple[str, str]:
     lead = before + visible(line[first : start - 1])
     marked = visible(line[start - 1 : min(end - 1, last)])
     shown = before + visible(line[first:last]) + after
-    return shown, " " * len(lead) + "^" * max(1, len(marked))
+    return shown, " " * cell_len(lead) + "^" * max(1, cell_len(marked))
 
 
 def render_full(diagnostic: Diagnostic, source: str | None) -> str:

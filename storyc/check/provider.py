@@ -160,6 +160,16 @@ def check_story_against(
                 story, offering, shot.from_image, shot.from_span, size, facts, where, file
             )
         names = cameos_in([shot], story)
+        from_references = max(offering.lengths_for(with_references=True)) * 1000
+        if names and shot.duration_ms <= longest and shot.duration_ms > from_references:
+            yield R.P205.diagnostic(
+                f"a {format_duration(shot.duration_ms)} shot with cameo images is longer than "
+                f"the {from_references // 1000} s {where} renders from reference images",
+                shot.duration_span,
+                file,
+                help=f"split it into shots of at most {from_references // 1000} s, or describe "
+                "the cameos in words (`character`)",
+            )
         if offering.cameo_mode != "none" and len(names) > offering.max_cameos:
             yield R.P212.diagnostic(
                 f"this shot names {len(names)} cameos; {where} takes at most {offering.max_cameos} in one clip",
@@ -181,7 +191,7 @@ def check_story_against(
                 f"cameo reference `{cameo.path}` does not exist",
                 cameo.path_span,
                 file,
-                help=f"looked for {path}; paths are relative to the story file",
+                help=_missing_help(cameo.path, path),
             )
             continue
         if offering.cameo_mode == "none":
@@ -280,7 +290,7 @@ def _first_frame(
             f"first-frame image `{image}` does not exist",
             span,
             file,
-            help=f"looked for {path}; paths are relative to the story file",
+            help=_missing_help(image, path),
         )
         return
     if fact.kind != "image" or fact.width is None or fact.height is None:
@@ -302,6 +312,16 @@ def _first_frame(
             file,
             severity=Severity.WARNING,
         )
+
+
+def _missing_help(written: str, looked_for: object) -> str:
+    """Where a missing reference was looked for; for a Windows path (`refs\\img.png`), that
+    folders are separated by `/` on every system."""
+    where = f"looked for {looked_for}; paths are relative to the story file"
+    if "\\" not in written:
+        return where
+    forward = written.replace("\\", "/")
+    return f'{where} and use `/` between folders on every system, Windows too: "{forward}"'
 
 
 def check_clips(
@@ -337,18 +357,35 @@ def check_prompts(
     where = f"{offering.model} on {offering.mirrors or offering.provider}"
     for draft, prompt in zip(drafts, prompts, strict=True):
         span = draft.shots[0].header_span
-        if len(prompt) > offering.prompt_max:
+        for number, shot_prompt in enumerate(draft.shot_prompts, start=1):
+            # A clip sent shot by shot (Kling's `multi_prompt`): each shot's prompt is sent,
+            # and held to the limit; the clip's own prompt is not sent.
+            if offering.prompt_length(shot_prompt) > offering.prompt_max:
+                yield R.P207.diagnostic(
+                    f"clip {draft.index}'s shot {number} prompt is "
+                    f"{offering.prompt_length(shot_prompt):,} characters; {where} takes at most "
+                    f"{offering.prompt_max:,} a shot",
+                    draft.shots[number - 1].header_span,
+                    file,
+                    help="shorten the shot's cues",
+                    data={"clip": draft.index, "shot": number},
+                )
+        if draft.shot_prompts:
+            continue
+        length = offering.prompt_length(prompt)
+        units = "UTF-16 code units" if offering.prompt_units == "utf16" else "characters"
+        if length > offering.prompt_max:
             yield R.P207.diagnostic(
-                f"clip {draft.index}'s prompt is {len(prompt):,} characters; {where} takes at most "
+                f"clip {draft.index}'s prompt is {length:,} {units}; {where} takes at most "
                 f"{offering.prompt_max:,}",
                 span,
                 file,
                 help="shorten its cues, or use `clips: per-shot` so each shot gets its own prompt",
-                data={"clip": draft.index, "length": len(prompt)},
+                data={"clip": draft.index, "length": length},
             )
-        elif len(prompt) < offering.prompt_min:
+        elif length < offering.prompt_min:
             yield R.P215.diagnostic(
-                f"clip {draft.index}'s prompt is {len(prompt)} characters; {where} needs at least "
+                f"clip {draft.index}'s prompt is {length} {units}; {where} needs at least "
                 f"{offering.prompt_min}",
                 span,
                 file,

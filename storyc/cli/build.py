@@ -25,7 +25,7 @@ from storyc.cli.options import (
     ResubmitUncertainOption,
     YesOption,
 )
-from storyc.cli.shared import compile_or_exit, default_out_dir
+from storyc.cli.shared import compile_or_exit, default_out_dir, the_story
 from storyc.errors import UsageError
 from storyc.terminal import labelled, plain
 
@@ -37,7 +37,13 @@ if TYPE_CHECKING:
 def register(app: typer.Typer) -> None:
     @app.command()
     def build(
-        file: Annotated[Path, typer.Argument(help="The .story file to build.")],
+        file: Annotated[
+            Path | None,
+            typer.Argument(
+                metavar="FILE",
+                help="The .story file to build (default: the one in this folder).",
+            ),
+        ] = None,
         out: OutOption = None,
         provider: ProviderOption = None,
         jobs: JobsOption = 4,
@@ -50,6 +56,14 @@ def register(app: typer.Typer) -> None:
         resubmit: ResubmitOption = None,
         resubmit_uncertain: ResubmitUncertainOption = False,
         allow_path: AllowPathOption = None,
+        absolute_paths: Annotated[
+            bool,
+            typer.Option(
+                "--absolute-paths",
+                help="Name the clips in NAME.otio by absolute file:// URLs (default: paths "
+                "relative to it), for editing tools that cannot resolve relative ones.",
+            ),
+        ] = False,
     ) -> None:
         """Compile, render and assemble FILE into DIR/NAME.mp4, NAME.srt and NAME.otio.
 
@@ -63,6 +77,7 @@ def register(app: typer.Typer) -> None:
         """
         if jobs < 1:
             raise UsageError(f"--jobs must be at least 1, not {jobs}")
+        file = the_story(file)
         build_story_film(
             file,
             out or default_out_dir(file),
@@ -75,6 +90,7 @@ def register(app: typer.Typer) -> None:
             resubmit=resubmit or (),
             resubmit_uncertain=resubmit_uncertain,
             allow_paths=allow_path or (),
+            absolute_paths=absolute_paths,
         )
 
 
@@ -91,13 +107,16 @@ def build_story_film(
     resubmit: Sequence[str] = (),
     resubmit_uncertain: bool = False,
     allow_paths: Sequence[Path] = (),
+    absolute_paths: bool = False,
 ) -> Path:
     """The whole `build` command (compile, then `storyc.pipeline.build_film` with the
     terminal's approval, bars and lines); returns the film's path."""
     from storyc.assemble import RichAssemblyProgress
     from storyc.cli.progress_view import render_in_terminal
     from storyc.pipeline import build_film
+    from storyc.probe import ffmpeg_exe
 
+    ffmpeg_exe()  # no ffmpeg: one clear message before anything starts
     compilation = compile_or_exit(file, provider, allow_paths=allow_paths)
     plan = compilation.plan
     assert plan is not None
@@ -118,7 +137,15 @@ def build_story_film(
         )
 
     with RichAssemblyProgress(console) as progress:
-        film = build_film(plan, out_dir, file.stem, render=render, force=force, progress=progress)
+        film = build_film(
+            plan,
+            out_dir,
+            file.stem,
+            render=render,
+            force=force,
+            progress=progress,
+            absolute_paths=absolute_paths,
+        )
     if film.up_to_date or film.assembly is None:
         console.print(
             labelled("up to date:", "green", f"{film.path} (nothing changed since the last build)")

@@ -20,7 +20,12 @@ from storyc.sandbox import ReferencePolicy, allowed_paths
 def register(app: typer.Typer) -> None:
     @app.command()
     def check(
-        files: Annotated[list[Path], typer.Argument(help="Story files or folders to check.")],
+        files: Annotated[
+            list[Path] | None,
+            typer.Argument(
+                metavar="FILE", help="Story files or folders to check (default: this folder)."
+            ),
+        ] = None,
         provider: ProviderOption = None,
         output: Annotated[
             OutputFormat,
@@ -38,7 +43,7 @@ def register(app: typer.Typer) -> None:
         allowed = allowed_paths(allow_path or ())
         compilations = [
             compile_file(path, provider=provider, policy=ReferencePolicy.for_story(path, allowed))
-            for path in stories_in(files)
+            for path in stories_in(files or [Path()])
         ]
         everything = print_diagnostics(compilations, output, console)
         if output is not OutputFormat.json:

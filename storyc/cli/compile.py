@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from storyc.cli.options import AllowPathOption, OutOption, ProviderOption
-from storyc.cli.shared import compile_or_exit, default_out_dir
+from storyc.cli.shared import compile_or_exit, default_out_dir, the_story
 from storyc.frontend import Compilation, compile_file
 from storyc.fsutil import write_atomic
 from storyc.plan.schema import ClipPlan
@@ -37,7 +37,16 @@ def write_plan(plan: ClipPlan, out_dir: Path) -> list[Path]:
     return written
 
 
-def plan_table(plan: ClipPlan) -> Table:
+NARROW = 110
+"""Below this many columns `plan_table` merges columns so that nothing is cut."""
+
+
+def plan_table(plan: ClipPlan, width: int | None = None) -> Table:
+    """The clip table. Timecodes, lengths and costs never wrap or shrink; the writer's words
+    (scene, shots, transition) fold. Narrower than `NARROW` columns (CI logs, pipes, an
+    80-column terminal), the scene joins the shots and the render length joins the play
+    length, so the table still fits."""
+    narrow = width is not None and width < NARROW
     # Title and cells are `Text`: titles, scene names and labels are the writer's words.
     table = Table(
         title=plain(
@@ -45,18 +54,28 @@ def plan_table(plan: ClipPlan) -> Table:
             "table.title",
         )
     )
-    for column, justify in (
-        ("clip", "right"),
-        ("scene", "left"),
-        ("shots", "left"),
-        ("film at", "right"),
-        ("plays", "right"),
-        ("renders", "right"),
-        ("slack", "right"),
-        ("then", "left"),
-        ("cost", "right"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    film_at = max([len(timecode(c.film_start)) for c in plan.clips] + [len("film at")])
+
+    def number(header: str, min_width: int | None = None) -> None:
+        table.add_column(header, justify="right", no_wrap=True, min_width=min_width)
+
+    def words(header: str, ratio: int) -> None:
+        table.add_column(header, overflow="fold", ratio=ratio)
+
+    number("clip")
+    if narrow:
+        words("scene: shots", 3)
+        number("film at", film_at)
+        number("plays/renders")
+    else:
+        words("scene", 1)
+        words("shots", 3)
+        number("film at", film_at)
+        number("plays")
+        number("renders")
+        number("slack")
+    words("then", 1)
+    number("cost")
     for clip in plan.clips:
         shots = ", ".join(
             f"{s.label or '#' + str(s.index)} ({format_duration(s.end - s.start)}, l.{s.line})"
@@ -65,17 +84,23 @@ def plan_table(plan: ClipPlan) -> Table:
         then = clip.transition.kind + (
             f" {format_duration(clip.transition.duration)}" if clip.transition.duration else ""
         )
-        table.add_row(
-            str(clip.index),
-            plain(clip.scene),
-            plain(shots),
-            timecode(clip.film_start),
-            format_duration(clip.duration),
-            f"{clip.render_ms // 1000} s",
-            format_duration(clip.slack) if clip.slack else "-",
-            plain(then),
-            f"${clip.cost_usd:.2f}",
-        )
+        renders = f"{clip.render_ms // 1000} s"
+        if narrow:
+            middle = [
+                plain(f"{clip.scene}: {shots}"),
+                timecode(clip.film_start),
+                f"{format_duration(clip.duration)}/{renders}",
+            ]
+        else:
+            middle = [
+                plain(clip.scene),
+                plain(shots),
+                timecode(clip.film_start),
+                format_duration(clip.duration),
+                renders,
+                format_duration(clip.slack) if clip.slack else "-",
+            ]
+        table.add_row(str(clip.index), *middle, plain(then), f"${clip.cost_usd:.2f}")
     slack = sum(c.slack for c in plan.clips)
     table.caption = (
         f"film {timecode(plan.duration)}, {len(plan.clips)} clips, {plan.render_seconds} s rendered "
@@ -129,12 +154,17 @@ def register(app: typer.Typer) -> None:
         out_dir = out or default_out_dir(file)
         written = write_plan(compilation.plan, out_dir)
         console = Console()
-        console.print(plan_table(compilation.plan))
+        console.print(plan_table(compilation.plan, console.width))
         console.print(plain(f"wrote {len(written)} files to {out_dir}/"))
 
     @app.command("plan")
     def plan_command(
-        file: Annotated[Path, typer.Argument(help="The .story file.")],
+        file: Annotated[
+            Path | None,
+            typer.Argument(
+                metavar="FILE", help="The .story file (default: the one in this folder)."
+            ),
+        ] = None,
         provider: ProviderOption = None,
         templates: TemplatesOption = None,
         compare: Annotated[
@@ -148,10 +178,11 @@ def register(app: typer.Typer) -> None:
         allow_path: AllowPathOption = None,
     ) -> None:
         """Print the clip table: durations, render lengths, slack and estimated cost."""
+        file = the_story(file)
         compilation = compile_or_exit(file, provider, templates, allow_path)
         assert compilation.plan is not None
         console = Console()
-        console.print(plan_table(compilation.plan))
+        console.print(plan_table(compilation.plan, console.width))
         if compare or compilation.plan.story.provider == "preview":
             table = cost_table(file, compilation)
             if table is not None:

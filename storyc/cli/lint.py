@@ -89,13 +89,16 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option(
                 "--select",
+                metavar="RULES",
                 help="Only these rules: codes, names or prefixes, comma-separated (S101,C3). "
                 "Replaces the config's `select`.",
             ),
         ] = None,
         ignore: Annotated[
             list[str] | None,
-            typer.Option("--ignore", help="Leave out these rules (added to the config's)."),
+            typer.Option(
+                "--ignore", metavar="RULES", help="Leave out these rules (added to the config's)."
+            ),
         ] = None,
         provider: ProviderOption = None,
         exit_zero: Annotated[

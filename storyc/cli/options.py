@@ -9,18 +9,22 @@ from typing import Annotated
 import typer
 
 OutOption = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Output folder (default build/NAME).")
+    Path | None,
+    typer.Option("--out", "-o", metavar="DIR", help="Output folder (default build/NAME)."),
 ]
 ProviderOption = Annotated[
     str | None,
     typer.Option(
         "--provider",
         "-p",
+        metavar="NAME",
         help="Use this provider instead of the story header's (preview: free and offline; "
         "openai, fal, prodia: paid, need a key).",
     ),
 ]
-JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Clips in flight at once.")]
+JobsOption = Annotated[
+    int, typer.Option("--jobs", "-j", metavar="N", help="Clips in flight at once.")
+]
 YesOption = Annotated[
     bool, typer.Option("--yes", "-y", help="Pay without asking (needed off a terminal).")
 ]
@@ -36,7 +40,10 @@ def _budget(value: float | None) -> float | None:
 MaxCostOption = Annotated[
     float | None,
     typer.Option(
-        "--max-cost", help="Refuse to start a run estimated above this (USD).", callback=_budget
+        "--max-cost",
+        metavar="USD",
+        help="Refuse to start a run estimated above this (USD).",
+        callback=_budget,
     ),
 ]
 ResubmitOption = Annotated[

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -44,6 +45,24 @@ _PHASE_TEXT: dict[Phase, str] = {
     "failed": "failed",
 }
 _FINAL: set[Phase] = {"cached", "done", "failed"}
+
+
+def clip_name(clip: Clip) -> str:
+    """A clip as the writer knows it: its scene and its shots' labels (or numbers),
+    `Opening / wide + close-up`, not its content hash."""
+    shots = " + ".join(s.label or f"shot {s.index}" for s in clip.shots)
+    return f"{clip.scene} / {shots}" if shots else clip.scene
+
+
+LABEL_CELLS = 32
+"""The widest a bar's label gets (in terminal cells), so the bar itself stays visible."""
+
+
+def _label(clip: Clip) -> str:
+    text = visible(f"{clip.index:02d} {clip_name(clip)}")
+    if cell_len(text) <= LABEL_CELLS:
+        return text  # the bars line up by themselves: they are a table's columns
+    return set_cell_size(text, LABEL_CELLS - 1) + "…"
 
 
 def _seconds(clip: Clip) -> str:
@@ -96,7 +115,7 @@ class ClipProgress:
         self._clips = list(clips)
         self._started = False
         self._progress = Progress(
-            # markup=False: the label holds the clip's id, which is not ours to trust.
+            # markup=False: the label holds the writer's scene and shot names.
             TextColumn("{task.fields[label]}", markup=False),
             BarColumn(),
             TextColumn("{task.fields[state]:<11}", markup=False),
@@ -112,7 +131,7 @@ class ClipProgress:
         # before the run starts is not drawn over.
         for clip in self._clips:
             self._tasks[clip.id] = self._progress.add_task(
-                "", total=100, label=visible(f"{clip.index:02d} {clip.id[:10]}"), state="queued"
+                "", total=100, label=_label(clip), state="queued"
             )
         return self
 
@@ -141,7 +160,7 @@ class ClipProgress:
             fields["completed"] = min(max(percent, 0.0), 100.0) * 0.95
         self._progress.update(task, **fields)  # type: ignore[arg-type]
         if not self.live and phase in _FINAL:
-            self.con.print(plain(f"clip {clip.index:02d} {clip.id}: {_PHASE_TEXT[phase]}"))
+            self.con.print(plain(f"clip {clip.index:02d} {clip_name(clip)}: {_PHASE_TEXT[phase]}"))
 
     def _completed(self, task: TaskID) -> float:
         with contextlib.suppress(KeyError, IndexError):
@@ -155,7 +174,7 @@ def show_summary(con: Console, report: RenderReport, plan: ClipPlan) -> None:
     failed = {f.clip.id: f for f in report.failures}
     table = Table(title="render summary", title_justify="left")  # cells: `Text` (see above)
     table.add_column("#", justify="right")
-    table.add_column("clip", no_wrap=True)
+    table.add_column("clip", overflow="fold")
     table.add_column("first shot", overflow="fold")
     table.add_column("length", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -173,7 +192,7 @@ def show_summary(con: Console, report: RenderReport, plan: ClipPlan) -> None:
             where = failed[clip.id].message if clip.id in failed else ""
         table.add_row(
             f"{clip.index:02d}",
-            plain(clip.id),
+            plain(clip_name(clip)),
             plain(shot_location(clip)),
             _seconds(clip),
             status,

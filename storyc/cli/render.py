@@ -45,9 +45,11 @@ def register(app: typer.Typer) -> None:
         were. Exit status: 0 all clips rendered, 1 a clip failed or the story has errors.
         """
         from storyc.cli.progress_view import render_in_terminal
+        from storyc.probe import ffmpeg_exe
 
         if jobs < 1:
             raise UsageError(f"--jobs must be at least 1, not {jobs}")
+        ffmpeg_exe()  # no ffmpeg: one clear message before anything starts
         compilation = compile_or_exit(file, provider, allow_paths=allow_path)
         assert compilation.plan is not None
         console = Console(stderr=True)

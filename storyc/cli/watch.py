@@ -62,7 +62,11 @@ def watch_once(
     if plan is None:
         console.print("[red]not rebuilt[/]: the story has errors (the board lists them)")
     else:
-        what = ", ".join(result.rendered) if result.rendered else "nothing (all clips were cached)"
+        from storyc.cli.progress_view import clip_name
+
+        names = {clip.id: f"{clip.index:02d} {clip_name(clip)}" for clip in plan.clips}
+        rendered = [names.get(clip_id, clip_id) for clip_id in result.rendered]
+        what = "; ".join(rendered) if rendered else "nothing (all clips were cached)"
         console.print(
             labelled(
                 "board:", "green", f"{result.path} ({len(plan.clips)} clips); rendered: {what}"
@@ -231,6 +235,9 @@ def register(app: typer.Typer) -> None:
         """
         if not file.is_file():
             raise StorycError(f"{file}: no such file", exit_code=2)
+        from storyc.probe import ffmpeg_exe
+
+        ffmpeg_exe()  # no ffmpeg: one clear message before anything starts
         policy = policy_for(file, allow_path or ())
         console = Console(stderr=True, soft_wrap=True)
         out_dir = out or default_out_dir(file)

@@ -130,11 +130,24 @@ MAX_RECOVERIES = 5
 def _recover_block(
     start_line: int, block: str, file: str, source: str, found: list[Diagnostic]
 ) -> tuple[list[Tree], list[Diagnostic]]:
+    return recover_block(
+        start_line, block, found, lambda text: parse_block(start_line, text, file, source)
+    )
+
+
+def recover_block(
+    start_line: int,
+    block: str,
+    found: list[Diagnostic],
+    parse: Callable[[str], tuple[list[Tree], list[Diagnostic]]],
+) -> tuple[list[Tree], list[Diagnostic]]:
     """Blank the line that breaks a block (and its body, if it opens one) and parse again.
 
     This keeps the rest of a scene whose one shot is broken, so its other shots are still
     checked (and its characters still count as used), and it finds a few more errors in
-    the same block instead of stopping at the first.
+    the same block instead of stopping at the first. `parse` parses a version of the block
+    where it stands (the language server passes a caching one): the command line and the
+    editor recover the same way, so they report the same diagnostics.
     """
     lines = block.split("\n")
     diagnostics = list(found)
@@ -148,7 +161,7 @@ def _recover_block(
             if lines[j].strip() and len(lines[j]) - len(lines[j].lstrip(" \t")) <= own:
                 break
             lines[j] = ""
-        items, more = parse_block(start_line, "\n".join(lines), file, source)
+        items, more = parse("\n".join(lines))
         if not more:
             return items, diagnostics
         if more[0].span.line <= diagnostics[-1].span.line:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 PREVIEW = "preview"
 """The offline renderer: it accepts exactly what the model's first real provider accepts."""
 
-PROVIDERS: tuple[str, ...] = (PREVIEW, "openai", "fal", "prodia")
+PROVIDERS: tuple[str, ...] = (PREVIEW, "openai", "fal", "prodia", "runway")
 
 _TABLE_PATH = Path(__file__).resolve().parent / "models.toml"
 
@@ -34,7 +34,13 @@ class Offering(BaseModel):
     api_model_image: str | None = None
     api_model_reference: str | None = None
     lengths: tuple[int, ...]
+    reference_lengths: tuple[int, ...] = ()
+    """The lengths the reference app renders, where they differ from `lengths` (Veo 3.1
+    reference-to-video renders 8 s only): a clip with cameo images is planned at one of them."""
     seconds_style: Literal["string", "suffix", "integer"]
+    duration_field: str = "duration"
+    """The request field for the length, or "" where the API takes none and renders
+    its one fixed length (Prodia's Veo job types)."""
     sizes: tuple[str, ...]
     audio: Literal["always", "optional", "none"]
     seed: Literal["none", "range"]
@@ -45,14 +51,32 @@ class Offering(BaseModel):
     cameo_mode: Literal["characters", "image_urls", "elements", "none"] = "none"
     max_cameos: int = 0
     cameo_media: Literal["video", "image"] = "video"
+    cameo_field: str = "image_urls"
+    """For `cameo_mode = "image_urls"`: the reference app's field for the images."""
+    cameo_tag: str = ""
+    """How the prompt names the n-th cameo image (`@Element` -> `@Element1`), or "" for words."""
+    multi_shot: str = ""
+    """The request field that takes a packed clip's shots one by one, each with its own
+    prompt and length (Kling's `multi_prompt`); "" when a clip is one prompt."""
+    max_shots: int = 1
+    """At most this many shots in one clip sent as shots."""
+    shot_lengths: tuple[int, ...] = ()
+    """The lengths (whole seconds) one shot of such a clip may have."""
     prompt_min: int = 1
     prompt_max: int
+    prompt_units: Literal["characters", "utf16"] = "characters"
+    """What `prompt_min`/`prompt_max` count: characters (code points), or UTF-16 code units
+    (Runway's Veo and Gen-4.5 limits), where a character beyond U+FFFF counts twice."""
     usd_per_second: float
     usd_per_second_silent: float | None = None
     usd_per_second_by_size: dict[str, float] = {}
+    usd_per_second_silent_by_size: dict[str, float] = {}
+    """Silent prices by output size, where they differ (Veo at 4k)."""
     verify: tuple[str, ...] = ()
     status: str = ""
     checked: str = ""
+    source: str = ""
+    """The pages or package files the row rests on."""
     mirrors: str | None = None
     """For the preview provider: the real provider whose limits it copies."""
 
@@ -84,7 +108,21 @@ class Offering(BaseModel):
             return f"{seconds}s"
         return seconds
 
+    def prompt_length(self, prompt: str) -> int:
+        """`prompt`'s length as this offering's prompt limits count it."""
+        if self.prompt_units == "utf16":
+            return len(prompt.encode("utf-16-le")) // 2
+        return len(prompt)
+
+    def lengths_for(self, *, with_references: bool) -> tuple[int, ...]:
+        """The lengths a clip may be rendered at, from cameo references or not."""
+        if with_references and self.cameo_mode == "image_urls" and self.reference_lengths:
+            return self.reference_lengths
+        return self.lengths
+
     def usd_per_second_for(self, size: str, *, with_audio: bool) -> float:
+        if not with_audio and size in self.usd_per_second_silent_by_size:
+            return self.usd_per_second_silent_by_size[size]
         if size in self.usd_per_second_by_size:
             return self.usd_per_second_by_size[size]
         if not with_audio and self.usd_per_second_silent is not None:
@@ -102,6 +140,7 @@ class Offering(BaseModel):
                 "usd_per_second": 0.0,
                 "usd_per_second_silent": None,
                 "usd_per_second_by_size": {},
+                "usd_per_second_silent_by_size": {},
             }
         )
 

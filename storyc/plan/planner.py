@@ -40,10 +40,52 @@ class ClipDraft:
     input_reference: str | None = None
     transition: Transition | None = None
     cameo_names: list[str] = field(default_factory=list)
+    shot_prompts: list[str] = field(default_factory=list)
+    """For a clip sent as shots (`Offering.multi_shot`): each shot's own prompt, written by
+    `render_prompt` beside the clip's."""
 
     @property
     def duration_ms(self) -> int:
         return sum(s.duration_ms for s in self.shots)
+
+
+def shot_seconds(durations_ms: Sequence[int], offering: Offering) -> tuple[int, ...] | None:
+    """The whole seconds each shot gets when a clip of these shots is sent as shots (Kling's
+    `multi_prompt`), or None when it cannot be (one shot, a model without it, too many shots,
+    lengths the model does not take).
+
+    Every shot but the last must be an exact length the model takes: a shot rendered longer
+    than planned would shift the ones after it. The last one is rounded up (to the shortest
+    shot length, and so the clip is a length the model renders); the assembler trims the
+    slack at the end."""
+    if not offering.multi_shot or not 2 <= len(durations_ms) <= offering.max_shots:
+        return None
+    allowed = set(offering.shot_lengths)
+    seconds = []
+    for ms in durations_ms[:-1]:
+        if ms % 1000 or ms // 1000 not in allowed:
+            return None
+        seconds.append(ms // 1000)
+    last_ms = durations_ms[-1]
+    last = next((n for n in sorted(allowed) if n * 1000 >= last_ms), None)
+    if last is None:
+        return None
+    total = next((n for n in sorted(offering.lengths) if n >= sum(seconds) + last), None)
+    if total is None:
+        return None
+    last += total - sum(seconds) - last
+    if last not in allowed:
+        return None
+    return (*seconds, last)
+
+
+def render_seconds(draft: ClipDraft, offering: Offering) -> int:
+    """The length (whole seconds) the clip is rendered and paid at."""
+    shots = shot_seconds([s.duration_ms for s in draft.shots], offering)
+    if shots is not None:
+        return sum(shots)
+    lengths = offering.lengths_for(with_references=bool(draft.cameo_names))
+    return next((n for n in sorted(lengths) if n * 1000 >= draft.duration_ms), max(lengths))
 
 
 def story_size(story: Story, offering: Offering | None) -> str:
@@ -100,10 +142,12 @@ def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
     `per-shot`: one clip a shot. `packed`: consecutive shots of one scene share a clip while
     it stays within the longest length the model renders, the joins are plain cuts, the
     seed is the same, no later shot needs its own first frame, and the clip names no more
-    cameos than the provider takes at once.
+    cameos than the provider takes at once. Where the model takes a clip's shots one by one
+    (`Offering.multi_shot`), they must also fit its shot count and lengths (`shot_seconds`).
     """
     packed = story.header.clips == "packed"
     longest = offering.longest_ms
+    longest_with_cameos = max(offering.lengths_for(with_references=True)) * 1000
     max_cameos = offering.max_cameos if offering.cameo_mode != "none" else None
     with_file = _cameos_with_file(story)
     drafts: list[ClipDraft] = []
@@ -120,7 +164,15 @@ def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
                 packed
                 and current is not None
                 and _is_cut(current.transition)
-                and current_ms + shot.duration_ms <= longest
+                and (
+                    current_ms + shot.duration_ms
+                    <= (longest if not (current_cameos | shot_cameos) else longest_with_cameos)
+                    if not offering.multi_shot
+                    else shot_seconds(
+                        [*(s.duration_ms for s in current.shots), shot.duration_ms], offering
+                    )
+                    is not None
+                )
                 # A different seed needs its own request, but only where seeds are sent.
                 and (current.seed == seed or not offering.takes_seed)
                 and shot.from_image is None
@@ -204,7 +256,13 @@ def finish_plan(
     total_cost = 0.0
     for draft, prompt in zip(drafts, prompts, strict=True):
         duration = draft.duration_ms
-        seconds_n = offering.render_length(duration) or max(offering.lengths)
+        seconds_n = render_seconds(draft, offering)
+        per_shot = shot_seconds([s.duration_ms for s in draft.shots], offering)
+        shot_prompts: list[str | None] = [None] * len(draft.shots)
+        if per_shot is not None and len(draft.shot_prompts) == len(draft.shots):
+            # Written by `render_prompt`. (The editor's timecode plan reuses the clip prompts
+            # only: its clips show the clip's prompt, and their times are the same.)
+            shot_prompts = list(draft.shot_prompts)
         render_ms = seconds_n * 1000
         audio = clip_has_sound(draft, offering)
         seed = draft.seed if offering.takes_seed else None
@@ -227,7 +285,7 @@ def finish_plan(
         )
         shots = []
         offset = 0
-        for shot in draft.shots:
+        for number, shot in enumerate(draft.shots):
             sound = "; ".join(c.text for c in shot.cues if c.key in AUDIO_CUE_KEYS) or None
             shots.append(
                 PlannedShot(
@@ -249,6 +307,8 @@ def finish_plan(
                         )
                         for d in shot.dialogue
                     ),
+                    prompt=shot_prompts[number],
+                    render_ms=per_shot[number] * 1000 if per_shot is not None else None,
                 )
             )
             offset += shot.duration_ms
@@ -263,6 +323,8 @@ def finish_plan(
             "input_reference": file_hashes.get(image_path) if image_path else None,
             "cameos": [c.sha256 for c in cameo_refs],
         }
+        if per_shot is not None:  # only then: the ids of other clips stay as they were
+            id_fields["shots"] = [[p, n] for p, n in zip(shot_prompts, per_shot, strict=True)]
         clip_id = content_id(id_fields)
         cost = round(seconds_n * offering.usd_per_second_for(size, with_audio=audio), 4)
         clip = Clip(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from storyc.errors import StorycError
 from storyc.language.model import NAME_REFERENCE, Story
 from storyc.plan.capabilities import Offering
-from storyc.plan.planner import ClipDraft
+from storyc.plan.planner import ClipDraft, shot_seconds
 from storyc.resources import templates_dir
 from storyc.units import seconds_text
 
@@ -53,9 +54,11 @@ class _Cast:
         self.people = story.declared_names()
         self.introduced: set[str] = set()
         self.voiced: set[str] = set()
+        # Where the model names its reference images in the prompt (Kling's `@Element1`,
+        # Seedance's `@Image1`), a cameo is called by its image's name.
         self.elements = (
-            {name: f"@Element{i}" for i, name in enumerate(cameo_names, start=1)}
-            if offering.cameo_mode == "elements"
+            {name: f"{offering.cameo_tag}{i}" for i, name in enumerate(cameo_names, start=1)}
+            if offering.cameo_tag and offering.cameo_mode != "none"
             else {}
         )
 
@@ -130,6 +133,36 @@ def prompt_context(draft: ClipDraft, story: Story, offering: Offering) -> dict[s
 def render_prompt(
     draft: ClipDraft, story: Story, offering: Offering, template_dir: Path | None = None
 ) -> str:
+    """The clip's prompt. For a clip the model takes shot by shot (`shot_seconds`), each
+    shot's own prompt is written too, into `draft.shot_prompts`."""
+    text = _render(draft, story, offering, template_dir)
+    if shot_seconds([s.duration_ms for s in draft.shots], offering) is not None:
+        draft.shot_prompts = render_shot_prompts(draft, story, offering, template_dir)
+    return text
+
+
+def render_shot_prompts(
+    draft: ClipDraft, story: Story, offering: Offering, template_dir: Path | None = None
+) -> list[str]:
+    """Each shot's own prompt: the template run on the clip as if it held that shot alone
+    (style and world in each; the start image for the first; cameos named as in the clip)."""
+    return [
+        _render(
+            replace(
+                draft,
+                shots=[shot],
+                input_reference=draft.input_reference if number == 0 else None,
+                shot_prompts=[],
+            ),
+            story,
+            offering,
+            template_dir,
+        )
+        for number, shot in enumerate(draft.shots)
+    ]
+
+
+def _render(draft: ClipDraft, story: Story, offering: Offering, template_dir: Path | None) -> str:
     env = template_environment(str(template_dir) if template_dir else None)
     try:
         template = env.get_template(f"{offering.family}.j2")

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from storyc.plan.capabilities import load_table
 
@@ -49,6 +49,12 @@ class PlannedShot(Frozen):
     action: str | None = None
     sound: str | None = None
     dialogue: tuple[PlannedDialogue, ...] = ()
+    prompt: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The shot's own prompt, where the clip is sent as shots (Kling's `multi_prompt`);
+    absent otherwise (the clip's `prompt` is sent)."""
+    render_ms: int | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The length the shot is rendered at in such a clip, ms (the last shot may be rounded up
+    to a length the model takes); absent otherwise."""
 
 
 class PlannedTransition(Frozen):

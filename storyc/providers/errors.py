@@ -159,6 +159,7 @@ KEY_ENV_VARS: tuple[str, ...] = (
     "FAL_KEY",
     "PRODIA_TOKEN",
     "AZURE_OPENAI_API_KEY",
+    "RUNWAYML_API_SECRET",
 )
 """Environment variables that hold provider keys (every renderer reads its key from one)."""
 

@@ -1,5 +1,6 @@
 """The fal.ai renderer: one queue protocol for the live models fal serves (Veo 3.1, Kling 3,
-Seedance 2, Wan 2.6). Protocol (shared/research/live-video-apis.md §3):
+Seedance 2, Wan 2.6 and 2.7). Protocol (shared/research/live-video-apis.md §3,
+providers-2026-11.md "fal", fal-client 1.0.3 `fal_client/client.py`):
 
 - submit `POST {FAL_QUEUE_URL}/{app_id}` with the model's JSON input and
   `Authorization: Key $FAL_KEY`; the answer is `{request_id, status_url, response_url,
@@ -10,20 +11,31 @@ Seedance 2, Wan 2.6). Protocol (shared/research/live-video-apis.md §3):
 - the video URL is on fal's CDN: it is downloaded without the key.
 
 The app id is the clip's `api_model`, or the offering's `api_model_image` when the clip
-starts from an image, or `api_model_reference` when Veo takes cameo images (`image_urls`).
+starts from an image, or `api_model_reference` when the model takes cameo images (Veo and
+Seedance `image_urls`, Wan 2.7 `reference_image_urls`). A packed clip on Kling goes as
+`multi_prompt` (each shot's own prompt and length) with `shot_type: "customize"`.
 `build_request` makes the app id and input (what `plan.json` shows, files named
 `<upload of NAME>`); `submit` sends exactly that, each placeholder replaced by the file's URL.
-First frames and cameo images are uploaded first to fal's storage, as fal's own Python client
-(`fal_client`, `AsyncClient.upload`) does: `POST {FAL_REST_URL}/storage/auth/token?
-storage_type=fal-cdn-v3` with the key gives a short-lived CDN token, then
-`POST {FAL_CDN_URL}/files/upload` with that token, the bytes, `Content-Type` and
-`X-Fal-File-Name` answers `{"access_url"}`. The research notes do not describe this flow:
-it is taken from fal's client source (fal-ai/fal, projects/fal_client), so verify it there
-when fal changes.
+
+First frames and cameo images are uploaded first to fal's storage, as fal-client 1.0.3's
+`AsyncClient.upload` does: `POST {FAL_REST_URL}/storage/auth/token?storage_type=fal-cdn-v3`
+with the key and body `{}` gives a short-lived CDN token (`CDNTokenManager`, L174-190), then
+`POST {FAL_CDN_URL}/files/upload` (the client's `CDN_URL`, L97 and `_async_upload_v3`,
+L1467-1480) with `Authorization: {token_type} {token}`, the bytes, `Content-Type` and the raw
+file name in `X-Fal-File-Name` (L2048, not URL-quoted) answers `{"access_url"}`. The token's
+`base_url` is where the client sends its multipart uploads (`{base_url}/files/upload/
+multipart`, L469), used above 100 MiB (`MULTIPART_THRESHOLD`, L238); storyc does not do
+multipart uploads and refuses such a file with a message: every file it uploads to fal is an
+image, at most 50 MB (`storyc.sandbox`), so none comes near.
+
+`cancel_url` (`PUT`, L1682) is kept in the job state but never called: storyc abandons no job
+on purpose. A run stopped by Ctrl-C, a refused key or a kill leaves its jobs in the journal,
+and the next run follows them and downloads what was paid for; cancelling them would throw
+that away.
 
 Settings: `FAL_KEY` (required), `FAL_QUEUE_URL` (default https://queue.fal.run),
-`FAL_REST_URL` (default https://rest.alpha.fal.ai), `FAL_CDN_URL` (default
-https://v3.fal.media).
+`FAL_REST_URL` (default https://rest.fal.ai, the client's `REST_URL`), `FAL_CDN_URL`
+(default https://v3.fal.media, the client's `CDN_URL`).
 """
 
 from __future__ import annotations
@@ -36,7 +48,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -59,7 +70,9 @@ QUEUE_URL_ENV = "FAL_QUEUE_URL"
 REST_URL_ENV = "FAL_REST_URL"
 CDN_URL_ENV = "FAL_CDN_URL"
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
-DEFAULT_REST_URL = "https://rest.alpha.fal.ai"
+DEFAULT_REST_URL = "https://rest.fal.ai"
+MULTIPART_THRESHOLD = 100 * 1024 * 1024
+"""fal-client uploads larger files in parts; storyc refuses them (see the module docstring)."""
 DEFAULT_CDN_URL = "https://v3.fal.media"
 
 # Apps whose input has no `resolution` field (Kling renders its tier's resolution).
@@ -81,7 +94,22 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
     # Where the model takes no cameo, the cameo is described in words only (P214).
     cameos = clip.cameos if offering.cameo_mode != "none" else ()
     cameo_urls = [files.add(cameo.path, "upload") for cameo in cameos]
-    body: dict[str, Any] = {"prompt": clip.prompt, "duration": clip.seconds}
+    body: dict[str, Any] = {}
+    if offering.multi_shot and all(shot.prompt is not None for shot in clip.shots[:2]):
+        # A packed clip goes shot by shot (Kling's `multi_prompt`, fal's
+        # KlingV3MultiPromptElement: `prompt` and `duration` "3".."15"), never with `prompt`.
+        body[offering.multi_shot] = [
+            {
+                "prompt": shot.prompt,
+                "duration": offering.seconds_value((shot.render_ms or 0) // 1000),
+            }
+            for shot in clip.shots
+        ]
+        body["shot_type"] = "customize"
+    else:
+        body["prompt"] = clip.prompt
+    if offering.duration_field:
+        body[offering.duration_field] = offering.seconds_value(clip.render_seconds)
     if cameo_urls and offering.cameo_mode == "image_urls":
         if first_frame:
             raise FalRequestError(
@@ -92,7 +120,7 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
         if not offering.api_model_reference:
             raise FalRequestError("fal", f"{offering.model} takes no cameo images", clip.stem)
         app = offering.api_model_reference
-        body["image_urls"] = cameo_urls
+        body[offering.cameo_field] = cameo_urls
     if first_frame:
         if not offering.api_model_image or not offering.first_frame:
             raise FalRequestError("fal", f"{offering.model} cannot start from an image", clip.stem)
@@ -106,8 +134,10 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
                 'a first frame (`from "image"`)',
                 clip.stem,
             )
-        # Kling's element: an image set, named @Element1, @Element2... in the prompt.
-        # Field names as fal's Kling pages show them (verify: the research notes lack them).
+        # Kling's element (KlingV3ImageElementInput in fal's client types): a frontal image
+        # and 1 to 3 reference images, named @Element1, @Element2... in the prompt. A cameo
+        # has one image today, and the schema says "at least one [reference] image is
+        # required", so that image is also its reference (see docs/providers.md).
         body["elements"] = [
             {"frontal_image_url": url, "reference_image_urls": [url]} for url in cameo_urls
         ]
@@ -236,6 +266,13 @@ class FalRenderer:
     async def _upload(self, path: str, clip: Clip) -> str:
         """A fal CDN URL for a local file, uploading it once per run."""
         data = read_reference(path, policy=self._references, provider=self.name, clip=clip.stem)
+        if len(data) > MULTIPART_THRESHOLD:
+            raise FalRequestError(
+                self.name,
+                f"`{Path(path).name}` is {len(data) / 1024 / 1024:.0f} MiB; storyc uploads files "
+                "of at most 100 MiB to fal (larger ones need fal's multipart upload)",
+                clip.stem,
+            )
         sha256 = hashlib.sha256(data).hexdigest()
         lock = self._upload_locks.setdefault(sha256, asyncio.Lock())
         async with lock:
@@ -250,7 +287,7 @@ class FalRenderer:
                 headers={
                     "Authorization": token,
                     "Content-Type": content_type,
-                    "X-Fal-File-Name": quote(Path(path).name),
+                    "X-Fal-File-Name": _raw_header(Path(path).name),
                 },
                 clip=clip.stem,
             )
@@ -282,6 +319,12 @@ class FalRenderer:
                 self._http.add_secret(str(answer["token"]))
                 self._token = _CdnToken(header=header, expires_at=expires)
             return self._token.header
+
+
+def _raw_header(text: str) -> Any:
+    """A header value sent raw, as fal-client sends the file name (not URL-quoted): as it is
+    when ASCII, else its UTF-8 bytes (httpx encodes a `str` header as ASCII only)."""
+    return text if text.isascii() else text.encode("utf-8")
 
 
 def _string(value: object) -> str | None:

@@ -20,8 +20,8 @@ A job type that refuses async (400 "... doesn't support async") falls back to th
 call, as does `STORYC_PRODIA_MODE=sync`: the reply's MP4 is kept in the cache folder's
 `prodia-spool/` until `download` moves it out, so it survives a crash after the call.
 
-Config fields: `prompt`, `aspect_ratio` (from the size), `duration` (an integer), `seed` when
-the model takes one, `resolution` when the model renders more than one resolution (Sora 2 Pro,
+Config fields: `prompt`, `aspect_ratio` (from the size), `duration` (an integer, where the job
+type has one: Sora's do, Veo's do not), `seed` when the model takes one, `resolution` when the model renders more than one resolution (Sora 2 Pro,
 Veo), `generate_audio` when sound is a switch, `image` for a first frame.
 """
 
@@ -88,7 +88,10 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
     config["aspect_ratio"] = aspect_ratio(clip.size)
     if len({resolution_label(size) for size in offering.sizes}) > 1:
         config["resolution"] = resolution_label(clip.size)
-    config["duration"] = int(clip.seconds)
+    if offering.duration_field:
+        # Prodia's Veo job types have no `duration` (`unevaluatedProperties: false`,
+        # docs.prodia.com/job-types/inference-veo-img2vid-v1): they render Veo's one length.
+        config[offering.duration_field] = int(offering.seconds_value(clip.render_seconds))
     if offering.audio == "optional":
         config["generate_audio"] = clip.audio
     if clip.seed is not None and offering.takes_seed:

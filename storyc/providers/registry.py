@@ -24,6 +24,7 @@ RENDERERS: dict[str, str] = {
     "openai": "storyc.providers.openai:OpenAIRenderer",
     "fal": "storyc.providers.fal:FalRenderer",
     "prodia": "storyc.providers.prodia:ProdiaRenderer",
+    "runway": "storyc.providers.runway:RunwayRenderer",
 }
 """Provider name -> `module:Class`."""
 

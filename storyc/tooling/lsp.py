@@ -333,10 +333,10 @@ async def _target_at(
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
-def hover(ls: StoryLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
+async def hover(ls: StoryLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
     open_document(ls, params.text_document.uri)
-    state = ls.documents.get(params.text_document.uri)
-    analysis = state.analysis if state else None
+    # The analysis of the text as it is now, not the last one made (an edit may be pending).
+    analysis = await current_analysis(ls, params.text_document.uri)
     if analysis is None:
         return None
     positions = ls.positions(analysis.source)
@@ -434,11 +434,11 @@ def _completion_item(
 @server.feature(
     lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["@", ":", " "])
 )
-def completion(ls: StoryLanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+async def completion(ls: StoryLanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
     uri = params.text_document.uri
     doc = open_document(ls, uri)
-    state = ls.documents.get(uri)
-    story = state.analysis.story if state and state.analysis else None
+    analysis = await current_analysis(ls, uri)
+    story = analysis.story if analysis else None
     source = normalise_newlines(doc.source)
     positions = ls.positions(source)
     line, column = positions.point(params.position)
@@ -473,7 +473,18 @@ def _action(
 
 
 def _matches(ours: Diagnostic, theirs: lsp.Diagnostic, positions: Positions) -> bool:
-    return theirs.code == ours.code and positions.range(ours.span) == theirs.range
+    """The same code on overlapping lines and columns: a client may send the range back in
+    other units (Neovim 0.7 counts bytes), so an exact match would find nothing."""
+    if theirs.code != ours.code:
+        return False
+    mine = positions.range(ours.span)
+    return _before_or_at(theirs.range.start, mine.end) and _before_or_at(
+        mine.start, theirs.range.end
+    )
+
+
+def _before_or_at(a: lsp.Position, b: lsp.Position) -> bool:
+    return (a.line, a.character) <= (b.line, b.character)
 
 
 @server.feature(

@@ -10,7 +10,11 @@ or, for a failed request, a 422 whose `detail` says why. Storage, as fal's clien
 
 Each app's input is validated like fal's pydantic models: wrong enum values and unknown
 fields are a 422 with FastAPI-style `detail` items; image URLs must point at files the fake
-stores.
+stores. Held to the vendors' shapes (providers-2026-11.md "fal"): Veo reference-to-video
+renders "8s" only; Kling takes `prompt` or `multi_prompt` (1 to 6 shots of "3".."15" s adding
+up to `duration`, at most 15 s), never both, and elements with a frontal image and 1 to 3
+reference images; no Wan app takes `generate_audio`; Seedance reference-to-video takes up to
+9 `image_urls`, Wan 2.7 up to 4 `reference_image_urls`.
 """
 
 from __future__ import annotations
@@ -37,10 +41,13 @@ _VEO = {
 }
 _KLING = {
     "prompt": str,
+    "multi_prompt": "multi_prompt",
+    "shot_type": ("customize", "intelligent"),
     "duration": tuple(str(n) for n in range(3, 16)),
     "aspect_ratio": ("16:9", "9:16", "1:1"),
     "generate_audio": bool,
     "negative_prompt": str,
+    "cfg_scale": float,
 }
 _SEEDANCE = {
     "prompt": str,
@@ -55,9 +62,11 @@ _WAN = {
     "duration": ("5", "10", "15"),
     "resolution": ("720p", "1080p"),
     "aspect_ratio": ("16:9", "9:16", "1:1", "4:3", "3:4"),
-    "generate_audio": bool,
     "seed": int,
+    "negative_prompt": str,
+    "audio_url": "url",
 }
+_WAN27 = {**_WAN, "duration": tuple(range(2, 16))}
 APPS: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {
     # app id: (fields, extra fields, required fields)
     "fal-ai/veo3.1": (_VEO, {}, ("prompt",)),
@@ -72,12 +81,18 @@ APPS: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {
         {"image_url": "url", "aspect_ratio": ("auto", "16:9", "9:16")},
         ("prompt", "image_url"),
     ),
+    # Veo 3.1 reference-to-video renders 8 s only (Vertex's Veo 3.1 page).
     "fal-ai/veo3.1/reference-to-video": (
         _VEO,
-        {"image_urls": "urls"},
+        {"image_urls": ("urls", 3), "duration": ("8s",)},
         ("prompt", "image_urls"),
     ),
-    "fal-ai/kling-video/v3/pro/text-to-video": (_KLING, {}, ("prompt",)),
+    "fal-ai/veo3.1/fast/reference-to-video": (
+        _VEO,
+        {"image_urls": ("urls", 3), "duration": ("8s",)},
+        ("prompt", "image_urls"),
+    ),
+    "fal-ai/kling-video/v3/pro/text-to-video": (_KLING, {}, ()),
     "fal-ai/kling-video/v3/pro/image-to-video": (
         {k: v for k, v in _KLING.items() if k != "aspect_ratio"},
         {"start_image_url": "url", "end_image_url": "url", "elements": "elements"},
@@ -86,12 +101,26 @@ APPS: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {
     "bytedance/seedance-2.0/fast/text-to-video": (_SEEDANCE, {}, ("prompt",)),
     "bytedance/seedance-2.0/fast/image-to-video": (
         _SEEDANCE,
-        {"image_url": "url"},
+        {"image_url": "url", "end_image_url": "url"},
         ("prompt", "image_url"),
+    ),
+    "bytedance/seedance-2.0/fast/reference-to-video": (
+        _SEEDANCE,
+        {"image_urls": ("urls", 9)},
+        ("prompt",),
     ),
     "wan/v2.6/text-to-video": (_WAN, {}, ("prompt",)),
     "wan/v2.6/image-to-video": (_WAN, {"image_url": "url"}, ("prompt", "image_url")),
+    "fal-ai/wan/v2.7/text-to-video": (_WAN27, {}, ("prompt",)),
+    "fal-ai/wan/v2.7/image-to-video": (_WAN27, {"image_url": "url"}, ("prompt", "image_url")),
+    "fal-ai/wan/v2.7/reference-to-video": (
+        _WAN27,
+        {"reference_image_urls": ("urls", 4)},
+        ("prompt", "reference_image_urls"),
+    ),
 }
+_KLING_MAX_SHOTS = 6
+_KLING_MAX_SECONDS = 15
 _RESOLUTION = {"480p": 480, "720p": 720, "1080p": 1080, "4k": 2160}
 
 
@@ -210,13 +239,19 @@ def _submit(fake: FakeProvider, request: Request, app_id: str) -> Response:
             problem = "Extra inputs are not permitted"
         if problem:
             problems.append({"loc": ["body", name], "msg": problem, "type": "value_error"})
+    if "multi_prompt" in allowed:
+        problems += _kling_shots(body)
     if problems:
         return detail(problems, 422)
-    prompt = body.get("prompt", "")
+    prompt = body.get("prompt") or " ".join(
+        str(shot.get("prompt", "")) for shot in body.get("multi_prompt") or ()
+    )
     if fake.faults.reject_marker in prompt:
         return detail(fake.faults.moderation_message, 400)
     width, height = _size(app_id, body)
     seconds = int(str(body.get("duration", "5")).removesuffix("s").replace("auto", "5"))
+    if body.get("multi_prompt"):
+        seconds = sum(int(shot["duration"]) for shot in body["multi_prompt"])
     owner_alias = "/".join(app_id.split("/")[:2])
     job = fake.new_job(
         "fal",
@@ -251,24 +286,70 @@ def _check(fake: FakeProvider, rule: Any, value: Any) -> str | None:
     if rule is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
         return None if ok else "Input should be a valid integer"
-    if isinstance(rule, tuple):
-        return None if value in rule else f"Input should be {', '.join(map(repr, rule))}"
-    if rule == "url":
-        return None if _stored(fake, value) else f"Could not download the file at {value!r}"
-    if rule == "urls":
-        if not isinstance(value, list) or not 1 <= len(value) <= 3:
-            return "List should have 1 to 3 items"
+    if rule is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else "Input should be a valid number"
+    if isinstance(rule, tuple) and rule and rule[0] == "urls":
+        if not isinstance(value, list) or not 1 <= len(value) <= rule[1]:
+            return f"List should have 1 to {rule[1]} items"
         bad = [url for url in value if not _stored(fake, url)]
         return f"Could not download the file at {bad[0]!r}" if bad else None
+    if isinstance(rule, tuple):
+        ok = value in rule and isinstance(value, type(rule[0])) and not isinstance(value, bool)
+        return None if ok else f"Input should be {', '.join(map(repr, rule))}"
+    if rule == "url":
+        return None if _stored(fake, value) else f"Could not download the file at {value!r}"
+    if rule == "multi_prompt":
+        return None  # checked with the rest of the input (`_kling_shots`)
     if rule == "elements":
+        # KlingV3ImageElementInput: a frontal image and 1 to 3 reference images.
         if not isinstance(value, list) or not value:
             return "Input should be a non-empty list"
         for element in value:
-            urls = [element.get("frontal_image_url"), *element.get("reference_image_urls", [])]
+            if not isinstance(element, dict) or set(element) - {
+                "frontal_image_url",
+                "reference_image_urls",
+            }:
+                return "Extra inputs are not permitted"
+            references = element.get("reference_image_urls")
+            if not isinstance(references, list) or not 1 <= len(references) <= 3:
+                return "reference_image_urls: 1-3 images supported. At least one is required"
+            urls = [element.get("frontal_image_url"), *references]
             if not all(_stored(fake, url) for url in urls):
                 return "Could not download an element image"
         return None
     return "Unknown rule"
+
+
+def _kling_shots(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Kling's `prompt` / `multi_prompt` rules as fal states them: one or the other; 1 to 6
+    shots, each `{prompt, duration}` with a duration "3".."15", together at most 15 s and, with
+    a `duration`, adding up to it."""
+
+    def problem(name: str, msg: str) -> dict[str, Any]:
+        return {"loc": ["body", name], "msg": msg, "type": "value_error"}
+
+    shots = body.get("multi_prompt")
+    if shots is None:
+        return [] if body.get("prompt") else [problem("prompt", "Either prompt or multi_prompt")]
+    if "prompt" in body:
+        return [problem("prompt", "Either prompt or multi_prompt must be provided, not both")]
+    if not isinstance(shots, list) or not 1 <= len(shots) <= _KLING_MAX_SHOTS:
+        return [problem("multi_prompt", f"List should have 1 to {_KLING_MAX_SHOTS} items")]
+    total = 0
+    for shot in shots:
+        if not isinstance(shot, dict) or set(shot) - {"prompt", "duration"}:
+            return [problem("multi_prompt", "Extra inputs are not permitted")]
+        if not isinstance(shot.get("prompt"), str) or not shot["prompt"]:
+            return [problem("multi_prompt", "Each shot needs a prompt")]
+        if shot.get("duration", "5") not in _KLING["duration"]:
+            return [problem("multi_prompt", "A shot lasts '3' to '15' seconds")]
+        total += int(shot.get("duration", "5"))
+    if total > _KLING_MAX_SECONDS:
+        return [problem("multi_prompt", f"The shots last {total} s; at most 15")]
+    if "duration" in body and int(body["duration"]) != total:
+        return [problem("duration", f"The shots last {total} s, not {body['duration']}")]
+    return []
 
 
 def _stored(fake: FakeProvider, url: Any) -> bool:
@@ -326,6 +407,8 @@ def _upload(fake: FakeProvider, request: Request) -> Response:
     if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") not in fake.cdn_tokens:
         return detail("Invalid CDN token", 401)
     name = request.headers.get("x-fal-file-name") or "upload.bin"
+    if "%" in name:  # fal-client sends the name raw; a quoted one would be stored quoted
+        return detail("X-Fal-File-Name must be the raw file name", 400)
     key = f"upload/{uuid.uuid4().hex}/{name}"
     content_type = request.headers.get("content-type", "application/octet-stream")
     with fake.lock:

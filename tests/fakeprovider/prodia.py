@@ -31,16 +31,17 @@ _SORA = {
     "seed": ("int", 1, 2_147_483_647),
 }
 _SORA_PRO = {**_SORA, "resolution": ("720p", "1080p")}
-# The Veo schemas are only partly published (img2vid.v1); storyc's table plans 4/6/8 s.
+# The one published Veo schema (inference.veo.img2vid.v1, `unevaluatedProperties: false`):
+# no `duration` (Veo renders 8 s), `resolution` + `aspect_ratio` as one of (1080p, 16:9) or
+# (720p, 16:9 | 9:16). The other Veo types are held to it too.
 _VEO = {
     "prompt": ("text", 0, 2500),
     "aspect_ratio": ("16:9", "9:16"),
     "resolution": ("720p", "1080p"),
-    "duration": (4, 6, 8),
     "generate_audio": "bool",
     "seed": ("int", 0, 2_147_483_647),
-    "negative_prompt": ("text", 0, 2500),
 }
+VEO_SECONDS = 8
 TYPES: dict[str, dict[str, Any]] = {
     "inference.sora-2.txt2vid.v1": _SORA,
     "inference.sora-2.img2vid.v1": {**_SORA, "image": "filename"},
@@ -182,7 +183,7 @@ def _submit(fake: FakeProvider, request: Request, *, sync: bool) -> Response:
         config["prompt"],
         width,
         height,
-        int(config.get("duration", 4)),
+        int(config.get("duration", VEO_SECONDS if job_type.startswith("inference.veo") else 4)),
         type=job_type,
         config=config,
         failure=fake.faults.moderation_message,
@@ -255,6 +256,9 @@ def _check(schema: dict[str, Any], config: Any, inputs: set[str]) -> str | None:
             return "config.duration must be an integer"
     if "image" in schema and "image" not in config:
         return "config.image is required"
+    veo = "generate_audio" in schema  # Sora's types have no sound switch
+    if veo and config.get("resolution") == "1080p" and config.get("aspect_ratio") == "9:16":
+        return "config: 1080p is rendered in 16:9 only"
     return None
 
 

@@ -1,6 +1,7 @@
-"""A fake video provider on 127.0.0.1 that speaks OpenAI's, fal's and Prodia's protocols.
+"""A fake video provider on 127.0.0.1 that speaks OpenAI's, fal's, Prodia's and Runway's
+protocols.
 
-One server, three prefixes:
+One server, several prefixes:
 
     http://127.0.0.1:PORT/v1        OpenAI Videos API          (OPENAI_BASE_URL)
     http://127.0.0.1:PORT/fal       fal queue                  (FAL_QUEUE_URL)
@@ -8,6 +9,8 @@ One server, three prefixes:
     http://127.0.0.1:PORT/fal-cdn   fal storage uploads        (FAL_CDN_URL)
     http://localhost:PORT/fal-media fal's CDN files (another origin on purpose: no key there)
     http://127.0.0.1:PORT/prodia    Prodia v2 job API          (PRODIA_URL)
+    http://127.0.0.1:PORT/runway    Runway API                 (RUNWAYML_BASE_URL)
+    http://localhost:PORT/runway-upload, /runway-media  Runway's upload host and CDN (no key)
     http://127.0.0.1:PORT/_fake     control: stats and faults as JSON (for a subprocess server)
 
 Jobs take `faults.job_seconds` and their videos are real MP4 files of the requested size and
@@ -35,6 +38,7 @@ DEFAULT_KEYS = {
     "openai": "sk-fake-openai-0123456789abcdefXYZ",
     "fal": "fal-fake-key-0123456789abcdef:secretpart",
     "prodia": "prodia-fake-token-0123456789abcdef",
+    "runway": "key_fake-runway-0123456789abcdef0123",
 }
 """The keys the fake accepts unless told otherwise (a test's own key is never a real one)."""
 
@@ -178,6 +182,8 @@ class FakeProvider:
         self.characters: dict[str, dict[str, Any]] = {}
         self.character_uploads: Counter[str] = Counter()
         self.cdn_tokens: set[str] = set()
+        self.pending_uploads: dict[str, str] = {}
+        """Runway uploads started and not yet posted: id -> the file name given."""
         self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
@@ -194,6 +200,11 @@ class FakeProvider:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def other_origin(self) -> str:
+        """This server under another origin (`localhost`): a host the keys must never reach."""
+        return f"http://localhost:{self.port}"
+
+    @property
     def media_root(self) -> str:
         return f"http://localhost:{self.port}/fal-media"
 
@@ -205,12 +216,14 @@ class FakeProvider:
             "FAL_REST_URL": f"{self.root}/fal-rest",
             "FAL_CDN_URL": f"{self.root}/fal-cdn",
             "PRODIA_URL": f"{self.root}/prodia",
+            "RUNWAYML_BASE_URL": f"{self.root}/runway",
         }
         if keys:
             values |= {
                 "OPENAI_API_KEY": self.keys["openai"],
                 "FAL_KEY": self.keys["fal"],
                 "PRODIA_TOKEN": self.keys["prodia"],
+                "RUNWAYML_API_SECRET": self.keys["runway"],
             }
         return values
 
@@ -327,7 +340,7 @@ class FakeProvider:
         return response
 
     def handle(self, request: Request) -> Response:
-        from . import fal, openai, prodia
+        from . import fal, openai, prodia, runway
 
         path = request.path
         if path.startswith("/_fake/"):
@@ -339,6 +352,9 @@ class FakeProvider:
             ("/fal-media/", fal),
             ("/fal/", fal),
             ("/prodia/", prodia),
+            ("/runway/", runway),
+            ("/runway-upload/", runway),
+            ("/runway-media/", runway),
         ):
             if path.startswith(prefix):
                 return self._gateway(module.handle(self, request))
