@@ -78,6 +78,7 @@ async def measure(shots: int, edits: int, debounce_ms: float | None) -> list[flo
         waiters[version] = loop.create_future()
         return waiters[version]
 
+    spawned = time.perf_counter()
     await client.start_io(sys.executable, "-m", "storyc.cli", "lsp")
     options = {"debounceMs": debounce_ms} if debounce_ms is not None else None
     await client.initialize_async(
@@ -95,6 +96,7 @@ async def measure(shots: int, edits: int, debounce_ms: float | None) -> list[flo
     print(
         f"open ({len(lines):,} lines): first diagnostics after {1000 * (time.perf_counter() - started):.0f} ms"
     )
+    print(f"spawn -> first diagnostics: {1000 * (time.perf_counter() - spawned):.0f} ms")
 
     targets = [i for i, line in enumerate(lines) if "action: @mara pours cup" in line]
     step = max(1, len(targets) // edits)

@@ -26,7 +26,13 @@ from storyc.check.provider import (
     check_story_against,
     resolve_offering,
 )
-from storyc.check.structure import check_content, check_header, check_keys, check_names
+from storyc.check.structure import (
+    check_avoid,
+    check_content,
+    check_header,
+    check_keys,
+    check_names,
+)
 from storyc.fsutil import file_sha256
 from storyc.language.builder import build_story
 from storyc.language.comments import comments_of
@@ -59,7 +65,7 @@ NOT_MEDIA = (
 
 FactReader = Callable[[Path], FileFacts]
 
-_ABSENCE_CODES = frozenset({"S102", "S103", "S112", "S114"})
+_ABSENCE_CODES = frozenset({"S102", "S103", "S112", "S114", "S115"})
 """Diagnostics about something missing, which a syntax error elsewhere can fake."""
 
 
@@ -199,6 +205,8 @@ def _references(story: Story) -> Iterator[tuple[Path, Path]]:
     for shot in story.shots:
         if shot.from_image:
             yield reference_path(story, shot.from_image), resolve_path(story, shot.from_image)
+        if shot.keyframe:
+            yield reference_path(story, shot.keyframe), resolve_path(story, shot.keyframe)
 
 
 @contextmanager
@@ -208,6 +216,12 @@ def _no_cyclic_gc() -> Iterator[None]:
     The front end allocates hundreds of thousands of small acyclic objects (tokens, trees,
     models); refcounting frees them all, but their sheer number triggers full collections
     that measured as half the time of a 10,000-shot compile.
+
+    On the way out, everything alive is frozen (`gc.freeze`: moved out of the collector's
+    generations) before the collector is switched back on, so the next collection does not
+    scan every object the analysis made. Frozen objects are still freed by refcounting; only
+    reference cycles among them wait for `gc.unfreeze` (the language server, which analyses
+    again and again, unfreezes now and then: `thaw_now_and_then`).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -215,7 +229,22 @@ def _no_cyclic_gc() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
             gc.enable()
+
+
+THAW_EVERY = 50
+"""Analyses between two `gc.unfreeze` calls in a long-lived process (the language server)."""
+_analyses = 0
+
+
+def thaw_now_and_then() -> None:
+    """Let the collector see the frozen objects again every `THAW_EVERY` calls, so reference
+    cycles left behind by earlier analyses are collected in a long-lived process."""
+    global _analyses
+    _analyses += 1
+    if _analyses % THAW_EVERY == 0:
+        gc.unfreeze()
 
 
 def analyze_source(
@@ -290,6 +319,7 @@ def _analyze(
         *check_keys(story, file),
         *check_names(story, file),
         *check_content(story, file),
+        *check_avoid(story, file),
     ]
     # Tabs (E002) drop nothing: the indenter reads them as four spaces.
     if any(d.is_error and d.code != "E002" for d in parsed.diagnostics):

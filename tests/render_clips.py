@@ -180,9 +180,12 @@ class StubProvider:
         self.unavailable_status = unavailable_status
         self.status_calls = 0
         self.downloads = 0
-        self.in_flight = 0
+        self.working: set[str] = set()
+        """Jobs submitted and not yet reported completed (what `--jobs` bounds)."""
         self.peak_in_flight = 0
-        """Most jobs submitted and not yet downloaded at one time (the concurrency seen)."""
+        """Most jobs the provider worked on at one time (the concurrency seen)."""
+        self.downloading = 0
+        self.peak_downloading = 0
 
     @property
     def submits_log(self) -> Path:
@@ -198,8 +201,8 @@ class StubProvider:
             raise KeyRefused(self.name, "invalid key")
         sending()
         job_id = f"job_{uuid.uuid4().hex[:12]}"
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self.working.add(job_id)
+        self.peak_in_flight = max(self.peak_in_flight, len(self.working))
         with self.submits_log.open("a") as log:
             log.write(f"{clip.id}\n")
         (self.folder / f"{job_id}.json").write_text(json.dumps({"created": time.time()}))
@@ -221,6 +224,7 @@ class StubProvider:
             self.auto_complete_s is not None and age >= self.auto_complete_s
         )
         if done:
+            self.working.discard(job.job_id)
             return JobStatus(state="completed", progress=100.0)
         return JobStatus(
             state="in_progress", progress=min(99.0, age * 10), retry_after_s=self.poll_s
@@ -230,8 +234,12 @@ class StubProvider:
         if not (self.folder / f"{job.job_id}.json").exists():
             raise JobRejected(self.name, f"no such job {job.job_id}", clip.stem)
         self.downloads += 1
-        await rendered_copy(clip, destination)
-        self.in_flight -= 1
+        self.downloading += 1
+        self.peak_downloading = max(self.peak_downloading, self.downloading)
+        try:
+            await rendered_copy(clip, destination)
+        finally:
+            self.downloading -= 1
         if self.cut_downloads > 0:
             self.cut_downloads -= 1
             data = destination.read_bytes()

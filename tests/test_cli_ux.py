@@ -76,7 +76,7 @@ def test_shell_completion_is_offered_and_works(tmp_path: Path) -> None:
 # --help --------------------------------------------------------------------------------------
 
 COMMANDS = ["", "check", "compile", "plan", "rule", "render", "build", "lint", "fmt", "lsp"]
-COMMANDS += ["board", "watch", "pick", "init", "import"]
+COMMANDS += ["board", "watch", "pick", "init", "import", "providers", "keyframes"]
 INTERNAL = re.compile(r"<(bool|str|int|float|path|list\[[^>]*\]|[^>]*Path[^>]*)>|\{[a-z_]+\}")
 
 
@@ -85,7 +85,48 @@ def test_every_command_is_in_the_help_test() -> None:
 
     from storyc.cli import app
 
-    assert sorted(typer.main.get_group(app).commands) == sorted(c for c in COMMANDS if c)
+    # Commands are registered when first looked up (see `storyc.cli.app`): ask the group.
+    group = typer.main.get_group(app)
+    listed = group.list_commands(typer.Context(group))
+    assert sorted(listed) == sorted(c for c in COMMANDS if c)
+
+
+def test_each_command_is_found_by_importing_its_module_alone() -> None:
+    import importlib
+    import subprocess
+    import sys
+
+    cli_app = importlib.import_module("storyc.cli.app")
+    group = typer_group()
+    registered = {
+        name: command.callback.__module__  # type: ignore[union-attr]
+        for name, command in group.commands.items()
+    }
+    for name, module in cli_app.COMMAND_NAMES.items():
+        assert registered.get(name) == module, name
+    # `storyc build --help` imports the build command, not the editor's or the board's.
+    script = (
+        "import sys; from storyc.cli import main; sys.argv = ['storyc', 'build', '--help']\n"
+        "try: main()\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('storyc.cli.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    loaded = done.stdout.strip().splitlines()[-1]
+    assert "storyc.cli.build" in loaded
+    for heavy in ("storyc.cli.lsp", "storyc.cli.board", "storyc.cli.fmt", "storyc.cli.watch"):
+        assert heavy not in loaded
+
+
+def typer_group():  # type: ignore[no-untyped-def]
+    import typer
+
+    from storyc.cli import app
+
+    group = typer.main.get_group(app)
+    group.list_commands(typer.Context(group))
+    return group
 
 
 @pytest.mark.parametrize("command", COMMANDS)

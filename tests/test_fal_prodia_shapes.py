@@ -139,7 +139,7 @@ def test_veo_at_4k_has_its_own_price() -> None:
 def test_seedance_and_wan_27_take_reference_images(tmp_path: Path) -> None:
     for model, app, field, tag in (
         ("seedance-2", "bytedance/seedance-2.0/fast/reference-to-video", "image_urls", "@Image1"),
-        ("wan-2.7", "fal-ai/wan/v2.7/reference-to-video", "reference_image_urls", "mara"),
+        ("wan-2.7", "fal-ai/wan/v2.7/reference-to-video", "reference_image_urls", "Mara"),
     ):
         story = _story(
             tmp_path / model,

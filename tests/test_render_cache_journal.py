@@ -50,6 +50,31 @@ def test_a_stored_clip_is_found_again(tmp_path: Path, real_mp4: bytes) -> None:
     assert ClipCache(tmp_path / "cache").lookup("abc123") == path  # a fresh process too
 
 
+def test_a_clip_probed_once_is_not_probed_again_in_a_new_process(
+    tmp_path: Path, real_mp4: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storyc.providers.cache as cache_module
+
+    cache = ClipCache(tmp_path)
+    temp = cache.new_temp("abc")
+    temp.write_bytes(real_mp4)
+    path, _ = cache.store("abc", temp)  # probed here, and recorded
+    probes: list[Path] = []
+    real_probe = cache_module.probe
+    monkeypatch.setattr(cache_module, "probe", lambda p: probes.append(p) or real_probe(p))
+    assert ClipCache(tmp_path).lookup("abc") == path
+    assert probes == []
+    # Changed since (another size): probed again, and set aside if it is broken.
+    path.write_bytes(real_mp4[:5000])
+    assert ClipCache(tmp_path).lookup("abc") is None
+    assert probes == [path]
+    # A file found in the cache without a record is probed once, then remembered.
+    (tmp_path / "def.mp4").write_bytes(real_mp4)
+    assert ClipCache(tmp_path).lookup("def") == tmp_path / "def.mp4"
+    assert ClipCache(tmp_path).lookup("def") == tmp_path / "def.mp4"
+    assert probes == [path, tmp_path / "def.mp4"]
+
+
 def test_cached_files_get_ordinary_permissions(tmp_path: Path, real_mp4: bytes) -> None:
     cache = ClipCache(tmp_path)
     temp = cache.new_temp("abc")

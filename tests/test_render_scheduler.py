@@ -120,6 +120,35 @@ async def test_jobs_run_concurrently_up_to_the_limit(tmp_path: Path, jobs: int) 
     assert stub.peak_in_flight == jobs
 
 
+async def test_a_slot_is_given_back_when_the_provider_is_done_not_after_the_download(
+    tmp_path: Path,
+) -> None:
+    # --jobs 1: clip 1's download waits for clip 2's submit. Were the download inside the
+    # slot, clip 2 could not start and the download would time out.
+    import asyncio
+
+    class SlowFetch(StubProvider):
+        async def download(self, clip: Clip, job, destination: Path) -> None:  # type: ignore[no-untyped-def]
+            if clip.index == 1:
+                async with asyncio.timeout(10):
+                    while len(self.submits()) < 2:
+                        await asyncio.sleep(0.01)
+            await super().download(clip, job, destination)
+
+    stub = SlowFetch(tmp_path / "provider", auto_complete_s=0.05, poll_s=0.01)
+    report = await run(paid_plan(3), stub, tmp_path / "cache", jobs=1)
+    assert report.ok and len(report.rendered) == 3, [str(f) for f in report.failures]
+    assert stub.peak_in_flight == 1  # the provider never had two jobs of ours at once
+    assert stub.peak_downloading <= 1
+
+
+async def test_the_local_preview_keeps_its_slot_while_it_draws(tmp_path: Path) -> None:
+    from storyc.providers.engine import _works_while_downloading
+
+    assert _works_while_downloading(PreviewRenderer())  # it encodes in `download`
+    assert not _works_while_downloading(StubProvider(tmp_path / "provider"))
+
+
 async def test_a_failed_job_is_reported_with_its_line_and_the_others_go_on(tmp_path: Path) -> None:
     plan = paid_plan(3)
     provider = tmp_path / "provider"

@@ -49,6 +49,8 @@ def write_row_story(folder: Path, offering: Offering) -> tuple[Path, dict[str, P
     ]
     if offering.takes_seed:
         header.append("seed: 42")
+    # The negative prompt where the row takes one (`Offering.negative_prompt`), else the prompt.
+    header.append("avoid: text, watermarks")
     lines = [*header, ""]
     if offering.cameo_mode != "none":
         if offering.cameo_media == "video":

@@ -127,7 +127,7 @@ def test_served_board_reloads_itself_in_chromium(
             page.wait_for_function(
                 f"document.body && document.body.dataset.version !== {old!r}", timeout=10_000
             )
-            assert "Ambience: rain" in page.content()
+            assert "Ambience: Rain" in page.content()  # cues start upper-case in prompts
             assert errors == []
             browser.close()
     finally:

@@ -120,17 +120,19 @@ def _markers(
         if last <= first:
             continue
         name = shot.label or f"shot {shot.index}"
+        storyc: dict[str, Any] = {
+            "shot": shot.index,
+            "label": shot.label,
+            "source": f"{shot.file}:{shot.line}",
+        }
+        if shot.notes:  # the writer's `note:` lines, where an editor reads a marker's text
+            storyc["notes"] = list(shot.notes)
         markers.append(
             otio.schema.Marker(
                 name=name,
                 marked_range=span(first, last - first),
-                metadata={
-                    "storyc": {
-                        "shot": shot.index,
-                        "label": shot.label,
-                        "source": f"{shot.file}:{shot.line}",
-                    }
-                },
+                metadata={"storyc": storyc},
+                comment="\n".join(shot.notes),
             )
         )
     return markers

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from storyc.assemble.timeline import Timeline, shot_span_ms
 from storyc.fsutil import write_atomic
+from storyc.plan.schema import display_name
 from storyc.units import srt_time
 
 
@@ -42,8 +43,7 @@ def subtitle_cues(timeline: Timeline) -> list[Cue]:
                 line_end = (
                     end if number == len(weights) - 1 else start + (end - start) * done // total
                 )
-                speaker = line.speaker[:1].upper() + line.speaker[1:]
-                cues.append(Cue(edge, line_end, f"{speaker}: {line.text}"))
+                cues.append(Cue(edge, line_end, f"{display_name(line.speaker)}: {line.text}"))
                 edge = line_end
     cues.sort(key=lambda cue: cue.start)
     for number in range(len(cues) - 1):

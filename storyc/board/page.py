@@ -15,6 +15,7 @@ from typing import Literal
 
 from storyc.check.diagnostics import Diagnostic
 from storyc.language.model import Shot, Story
+from storyc.plan.planner import scene_notes
 from storyc.plan.schema import Clip, ClipPlan, PlannedShot
 from storyc.units import seconds_text, timecode
 
@@ -93,6 +94,8 @@ class ShotCard:
     thumb: str | None
     media: Media | None
     takes: tuple[TakeView, ...] = ()
+    notes: tuple[str, ...] = ()
+    """The shot's `note:` lines (for people; never sent)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ class SceneRow:
     index: int
     title: str
     cards: tuple[ShotCard, ...]
+    notes: tuple[str, ...] = ()
+    """The scene's own `note:` lines (outside its shots)."""
 
 
 @dataclass(frozen=True)
@@ -278,10 +283,17 @@ def board_page(
                     thumb=clip_files.thumbs.get(shot.index) if clip_files else None,
                     media=clip_files.media.get(shot.index) if clip_files else None,
                     takes=take_views,
+                    notes=shot.notes,
                 )
             )
+    story_scenes = story.scenes if story is not None else ()
     rows = tuple(
-        SceneRow(index=index, title=title, cards=tuple(cards))
+        SceneRow(
+            index=index,
+            title=title,
+            cards=tuple(cards),
+            notes=scene_notes(story_scenes[index - 1]) if index <= len(story_scenes) else (),
+        )
         for index, (title, cards) in sorted(scenes.items())
     )
     return BoardPage(

@@ -124,7 +124,9 @@ E002 = Rule(
     "tab-indentation",
     E,
     "A tab in a line's indentation. Tabs and spaces look alike "
-    "but count differently, so storyc indents with spaces only. Fix: each tab becomes 4 spaces.",
+    "but count differently, so storyc indents with spaces only. `storyc fmt` refuses the file "
+    "(how deep the line stands is a guess); the fix of `storyc lint --fix` indents each such "
+    "line with spaces by the depth of its block.",
     'scene "A":\n\tshot 4s:',
     'scene "A":\n    shot 4s:',
 )
@@ -323,6 +325,17 @@ S114 = Rule(
     "title: A",
     'title: A\n\nscene "Opening":\n    shot 4s:\n        action: x',
     setting=Setting(whole=True),
+)
+
+S115 = Rule(
+    "S115",
+    "cue-after-last-shot",
+    E,
+    "A scene cue written after the scene's last shot. Scene cues apply to the shots after "
+    "them, so this one would apply to none; write it at the top of the scene to cover all "
+    "its shots, or inside the shot it is for. A `note:` there is a note on the scene, and fine.",
+    "    shot 4s:\n        action: rain runs down the window.\n    music: a sad cello",
+    "    music: a sad cello\n    shot 4s:\n        action: rain runs down the window.",
 )
 
 S190 = Rule(
@@ -626,6 +639,19 @@ C305 = Rule(
     "    shot 2s:",
 )
 
+C306 = Rule(
+    "C306",
+    "empty-or-repeated-avoid",
+    W,
+    "An `avoid:` with nothing after it, or one naming a thing already avoided where it "
+    "applies (the header, the location, the scene, the preset or earlier in the same place): "
+    "`avoid:` layers combine, so the repeat adds nothing.",
+    "        avoid:",
+    "        avoid: text, watermarks",
+    notes="Repeats count item by item, split at commas and semicolons, ignoring case: "
+    "`avoid: Text` in a shot repeats `avoid: text, logos` in the header.",
+)
+
 T001 = Rule(
     "T001",
     "template-error",
@@ -659,6 +685,7 @@ RULES: tuple[Rule, ...] = (
     S112,
     S113,
     S114,
+    S115,
     S190,
     S191,
     P201,
@@ -685,6 +712,7 @@ RULES: tuple[Rule, ...] = (
     C303,
     C304,
     C305,
+    C306,
     T001,
 )
 """Every rule, in the order of the docs."""

@@ -17,6 +17,7 @@ from storyc.plan.capabilities import (
     CapabilityTable,
     Offering,
     aspect_ratio,
+    parse_size,
     size_for_aspect,
 )
 from storyc.plan.planner import ClipDraft, cameos_in, resolve_path, story_size
@@ -115,7 +116,8 @@ def check_story_against(
         " (the preview checks as that)" if offering.mirrors else ""
     )
     aspect = story.header.aspect
-    if story.header.size and size not in offering.sizes:
+    # A size that is not `WxH` at all is S113 (with its fix); P204 too would be a cascade.
+    if story.header.size and parse_size(size) is not None and size not in offering.sizes:
         yield R.P204.diagnostic(
             f"{where} does not render {size}",
             _text_span(story, "size"),
@@ -159,6 +161,8 @@ def check_story_against(
             yield from _first_frame(
                 story, offering, shot.from_image, shot.from_span, size, facts, where, file
             )
+        if shot.keyframe is not None and shot.keyframe_span is not None:
+            yield from _keyframe(story, shot.keyframe, shot.keyframe_span, facts, file)
         names = cameos_in([shot], story)
         from_references = max(offering.lengths_for(with_references=True)) * 1000
         if names and shot.duration_ms <= longest and shot.duration_ms > from_references:
@@ -302,7 +306,7 @@ def _first_frame(
             f"the first frame must be exactly {size} (the clip's size); `{image}` is {found}",
             span,
             file,
-            help=f"resize or crop it to {size}",
+            help=_fit_help(image, size),
         )
     elif not offering.first_frame_exact and aspect_ratio(found) != aspect_ratio(size):
         yield R.P209.diagnostic(
@@ -312,6 +316,40 @@ def _first_frame(
             file,
             severity=Severity.WARNING,
         )
+
+
+def _fit_help(image: str, size: str) -> str:
+    """How to make a first frame of the wrong size fit: crop to fill (what storyc does with
+    generated keyframes), one command to copy and paste."""
+    width, _, height = size.partition("x")
+    fitted = f"{Path(image).with_suffix('').as_posix()}-{size}.png"
+    return (
+        f"crop it to fill {size} (nothing squashed, no black bars): `ffmpeg -i \"{image}\" -vf "
+        f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height} "
+        f"\"{fitted}\"`, then `from \"{fitted}\"`"
+    )
+
+
+def _keyframe(
+    story: Story, image: str, span: Span, facts: Mapping[Path, FileFacts], file: str
+) -> Iterator[Diagnostic]:
+    """A `keyframe:` still: inside the sandbox, there, and an image by its content."""
+    path = resolve_path(story, image)
+    fact = facts.get(path)
+    refused = _refused("keyframe image", image, fact, span, file)
+    if refused is not None:
+        yield refused
+        return
+    if fact is None or not fact.exists:
+        yield R.P210.diagnostic(
+            f"keyframe image `{image}` does not exist",
+            span,
+            file,
+            help=_missing_help(image, path),
+        )
+        return
+    if fact.kind != "image" or fact.width is None or fact.height is None:
+        yield R.P210.diagnostic(f"`{image}` is not an image storyc can read", span, file)
 
 
 def _missing_help(written: str, looked_for: object) -> str:

@@ -11,7 +11,16 @@ from collections.abc import Iterator
 
 from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic, Edit, Fix
-from storyc.language.model import CUE_KEYS, Property, Span, Story
+from storyc.check.habits import (
+    cues_after_last_shot,
+    header_key_case,
+    screenplay_dialogue,
+    screenplay_speaker,
+    shot_option_in_body,
+    spaced_size,
+    speaks_screenplay_way,
+)
+from storyc.language.model import AVOID, CUE_KEYS, Cue, Property, Span, Story, avoid_items
 from storyc.plan.capabilities import parse_size
 
 HEADER_KEYS = (
@@ -25,6 +34,7 @@ HEADER_KEYS = (
     "provider",
     "clips",
     "takes",
+    "avoid",
 )
 PERSON_KEYS = ("look", "voice")
 LOCATION_KEYS = ("look", *CUE_KEYS)
@@ -62,7 +72,9 @@ def _unknown_key(prop: Property, allowed: tuple[str, ...], where: str, file: str
 def check_keys(story: Story, file: str) -> Iterator[Diagnostic]:
     for prop in story.header.properties:
         if prop.key not in HEADER_KEYS:
-            yield _unknown_key(prop, HEADER_KEYS, "header", file)
+            yield header_key_case(prop.key, prop.key_span, HEADER_KEYS, file) or _unknown_key(
+                prop, HEADER_KEYS, "header", file
+            )
     for person in (*story.cameos, *story.characters):
         for prop in person.properties:
             if prop.key not in PERSON_KEYS:
@@ -78,11 +90,17 @@ def check_keys(story: Story, file: str) -> Iterator[Diagnostic]:
     for scene in story.scenes:
         for cue in scene.cues:
             if cue.key not in SCENE_KEYS:
-                yield _unknown_key(_as_property(cue), SCENE_KEYS, "cue", file)
+                yield screenplay_dialogue(cue, story, file, in_shot=False) or _unknown_key(
+                    _as_property(cue), SCENE_KEYS, "cue", file
+                )
         for shot in scene.shots:
             for cue in shot.own_cues:
                 if cue.key not in CUE_KEYS:
-                    yield _unknown_key(_as_property(cue), CUE_KEYS, "cue", file)
+                    yield (
+                        screenplay_dialogue(cue, story, file, in_shot=True)
+                        or shot_option_in_body(cue, shot, file)
+                        or _unknown_key(_as_property(cue), CUE_KEYS, "cue", file)
+                    )
 
 
 def _as_property(cue: object) -> Property:
@@ -97,7 +115,9 @@ def _as_property(cue: object) -> Property:
 
 def check_header(story: Story, file: str) -> Iterator[Diagnostic]:
     header = story.header
-    if header.title is None or not header.title.strip():
+    # `Title:` is S107 with its fix; a second error for the missing title would be noise.
+    titled = any(p.key.lower() == "title" for p in header.properties)
+    if (header.title is None or not header.title.strip()) and not titled:
         span = header.properties[0].span if header.properties else Span.point(1, 1)
         yield R.S109.diagnostic(
             "the story has no `title:`",
@@ -112,10 +132,17 @@ def check_header(story: Story, file: str) -> Iterator[Diagnostic]:
     for prop in header.properties:
         value = prop.text.strip()
         if prop.key == "size" and parse_size(value) is None:
+            joined = spaced_size(value)
             yield R.S113.diagnostic(
-                f"`{value}` is not a size; write it `WIDTHxHEIGHT`, like `1280x720`",
+                f"`{value}` is written `{joined}`"
+                if joined
+                else f"`{value}` is not a size; write it `WIDTHxHEIGHT`, like `1280x720`",
                 prop.text_span,
                 file,
+                help="a size is one word, `WIDTHxHEIGHT`" if joined else None,
+                fix=Fix(title=f"write `{joined}`", edits=(Edit(span=prop.text_span, text=joined),))
+                if joined
+                else None,
             )
         if prop.key == "aspect" and not re.fullmatch(r"\d+:\d+", value):
             yield R.S113.diagnostic(
@@ -173,6 +200,8 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
             own_refs += [r for line in shot.dialogue for r in line.references]
             for ref in refs:
                 used.add(ref.name)
+            # `INES: "line"` is reported once (S107); it names her all the same.
+            used.update(filter(None, (screenplay_speaker(c.key, story) for c in shot.own_cues)))
             for ref in own_refs:
                 if ref.name not in declared:
                     yield _undeclared(ref.name, ref.span, list(declared), file)
@@ -286,6 +315,7 @@ _CUT_INSIDE = re.compile(r"\b(cut to|cuts to|then cut|smash cut|jump cut)\b", re
 def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
     shots = story.shots
     for scene in story.scenes:
+        yield from cues_after_last_shot(scene, file)
         for position, shot in enumerate(scene.shots):
             if shot.seed is not None and shot.seed_span and not 1 <= shot.seed <= MAX_SEED:
                 yield R.S113.diagnostic(
@@ -298,6 +328,7 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
             if (
                 not any(c.key == "action" and c.text.strip() for c in shot.cues)
                 and not shot.dialogue
+                and not any(speaks_screenplay_way(c, story) for c in shot.own_cues)
             ):
                 yield R.S112.diagnostic(
                     "this shot has no `action:` and no dialogue",
@@ -358,3 +389,67 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                     transition.span,
                     file,
                 )
+
+
+def check_avoid(story: Story, file: str) -> Iterator[Diagnostic]:
+    """C306: an empty `avoid:`, or one that repeats what already applies where it stands."""
+    reported: set[tuple[int, int]] = set()
+
+    def check(lines: list[Property | Cue], outer: list[str]) -> Iterator[Diagnostic]:
+        seen = {item.casefold() for item in outer}
+        for line in lines:
+            if line.key != AVOID:
+                continue
+            where = (line.span.line, line.span.column)
+            repeated: list[str] = []
+            for item in avoid_items_all(line.text):
+                if item.casefold() in seen:
+                    repeated.append(item)
+                seen.add(item.casefold())
+            if where in reported:
+                continue
+            if not line.text.strip():
+                reported.add(where)
+                yield R.C306.diagnostic(
+                    "this `avoid:` says nothing to avoid",
+                    line.key_span,
+                    file,
+                    help="name what must not appear (`avoid: text, watermarks`), or remove it",
+                )
+            elif repeated:
+                reported.add(where)
+                names = ", ".join(f"`{item}`" for item in dict.fromkeys(repeated))
+                yield R.C306.diagnostic(
+                    f"{names} {'is' if len(repeated) == 1 else 'are'} already avoided here",
+                    line.text_span,
+                    file,
+                    help="`avoid:` layers combine (header, location, scene, preset, shot): "
+                    "name each thing once",
+                )
+
+    header_lines = [p for p in story.header.properties if p.key == AVOID][:1]
+    yield from check(list(header_lines), [])
+    outer = avoid_items([story.header.avoid]) if story.header.avoid else []
+    for location in story.locations:
+        yield from check(list(location.cues), outer)
+    for preset in story.presets:
+        yield from check(list(preset.cues), outer)
+    for scene in story.scenes:
+        for shot in scene.shots:
+            own = {(c.span.line, c.span.column) for c in shot.own_cues}
+            inherited = [c for c in shot.cues if (c.span.line, c.span.column) not in own]
+            # the layers before the shot's own cues, each checked against what precedes it
+            applied = list(outer)
+            for cue in inherited:
+                if cue.key == AVOID:
+                    applied += avoid_items_all(cue.text)
+            yield from check(list(shot.own_cues), applied)
+        location = next((loc for loc in story.locations if loc.name == scene.location), None)
+        around = [c.text for c in location.cues if c.key == AVOID] if location else []
+        yield from check(list(scene.cues), outer + avoid_items(around))
+
+
+def avoid_items_all(text: str) -> list[str]:
+    """Every item an `avoid:` text names, repeats included (`avoid_items` keeps each once)."""
+    items = (item.strip().rstrip(".").strip() for item in re.split(r"[,;]", text))
+    return [item for item in items if item]

@@ -1,6 +1,7 @@
 """`storyc build FILE`: compile, render (the free preview unless told otherwise), assemble.
 
-Writes DIR/plan.json and DIR/clips/ (exactly as `storyc render` does), then DIR/<stem>.mp4
+Writes DIR/plan.json and DIR/clips/ (exactly as `storyc render` does, with every take of a
+story with `takes` in DIR/takes/ and the picked take, or take 1, in the film), then DIR/<stem>.mp4
 (H.264 + AAC, faststart), DIR/<stem>.srt and DIR/<stem>.otio. A rebuild with nothing changed
 renders nothing and, because a small stamp records what the film was made from, does not
 assemble again either.
@@ -113,6 +114,7 @@ def build_story_film(
     terminal's approval, bars and lines); returns the film's path."""
     from storyc.assemble import RichAssemblyProgress
     from storyc.cli.progress_view import render_in_terminal
+    from storyc.cli.takes_view import render_every_take
     from storyc.pipeline import build_film
     from storyc.probe import ffmpeg_exe
 
@@ -122,10 +124,7 @@ def build_story_film(
     assert plan is not None
 
     def render(plan: ClipPlan, out_dir: Path) -> RenderReport:
-        return render_in_terminal(
-            plan,
-            out_dir,
-            console=console,
+        options = dict(
             yes=yes,
             provider=plan.story.provider,
             jobs=jobs,
@@ -135,6 +134,10 @@ def build_story_film(
             resubmit_uncertain=resubmit_uncertain,
             references=compilation.policy,
         )
+        # A story with takes: every take first (one cost prompt for them all), to DIR/takes/;
+        # the film then uses each clip's picked take (take 1 unless `storyc pick` chose).
+        render_every_take(file, compilation, out_dir, console, **options)
+        return render_in_terminal(plan, out_dir, console=console, **options)
 
     with RichAssemblyProgress(console) as progress:
         film = build_film(

@@ -23,7 +23,15 @@ ProviderOption = Annotated[
     ),
 ]
 JobsOption = Annotated[
-    int, typer.Option("--jobs", "-j", metavar="N", help="Clips in flight at once.")
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        help="Clips the provider works on at once (submitted and not yet finished); "
+        "finished clips download alongside, at most N at a time. The free preview draws "
+        "N clips at once.",
+    ),
 ]
 YesOption = Annotated[
     bool, typer.Option("--yes", "-y", help="Pay without asking (needed off a terminal).")

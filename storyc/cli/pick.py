@@ -1,4 +1,7 @@
-"""`storyc pick FILE SHOT TAKE`: record which take of a shot the film uses (in the lock file)."""
+"""`storyc pick FILE SHOT TAKE`: record which take of a clip the film uses (in the lock file).
+
+Takes belong to a clip; SHOT names any shot of it (label or number, as `storyc plan` shows
+them), and a new pick replaces the one made through another shot of the same clip."""
 
 from __future__ import annotations
 
@@ -22,19 +25,30 @@ def register(app: typer.Typer) -> None:
         take: Annotated[int, typer.Argument(help="The take to use (1 is the first).")],
         allow_path: AllowPathOption = None,
     ) -> None:
-        """Use take TAKE of SHOT in the film: written to FILE.lock (JSON, commit it)."""
-        from storyc.plan.takes import shot_key, take_count, write_pick
+        """Use take TAKE of the clip holding SHOT in the film: written to FILE.lock (JSON,
+        commit it). Takes belong to a clip: naming any of its shots picks for the clip."""
+        from storyc.frontend import compile_file
+        from storyc.plan.takes import clip_of, shot_key, take_count, write_pick
+        from storyc.sandbox import policy_for
 
-        compilation = compile_or_exit(file, None, allow_paths=allow_path)
+        # Without the picks: a lock with two picks in one clip must not stop the pick
+        # that settles it.
+        compilation = compile_file(file, policy=policy_for(file, allow_path or ()), picks=False)
+        if compilation.has_errors or compilation.plan is None:
+            compilation = compile_or_exit(file, None, allow_paths=allow_path)
         story, plan = compilation.story, compilation.plan
         assert story is not None and plan is not None
         number = shot_key(story, shot)
-        clip = next(c for c in plan.clips if any(s.index == number for s in c.shots))
+        clip = clip_of(plan, number)
         count = take_count(story, clip)
+        shots = ", ".join(f"#{s.index}" for s in clip.shots)
+        where = f"clip {clip.index:02d} (shot{'s' if len(clip.shots) != 1 else ''} {shots})"
         if not 1 <= take <= count:
             raise StorycError(
-                f"shot {shot} has {count} take{'s' if count != 1 else ''}, so there is no take {take}",
+                f"shot {shot} has {count} take{'s' if count != 1 else ''}, so there is no take "
+                f"{take}: takes belong to {where}",
                 hint="ask for more with `takes N` on the shot or `takes: N` in the header",
             )
-        path = write_pick(file, number, take)
-        Console(stderr=True).print(plain(f"shot {shot}: take {take} (recorded in {path})"))
+        replaced = [s.index for s in clip.shots]
+        path = write_pick(file, number, take, replaced)
+        Console(stderr=True).print(plain(f"{where}: take {take} of {count} (recorded in {path})"))

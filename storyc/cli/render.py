@@ -40,11 +40,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render every clip to DIR/clips/NN-ID.mp4 (and write DIR/plan.json).
 
+        A story with `takes` also gets every take of every clip in DIR/takes/clips/ (the cost
+        shown first counts them all); DIR/clips/ holds the take picked with `storyc pick`.
+
         Rendered clips are cached (`.storyc/cache` beside the story, or $STORYC_CACHE_DIR)
         and never paid for twice; a run that was interrupted picks up its jobs where they
         were. Exit status: 0 all clips rendered, 1 a clip failed or the story has errors.
         """
         from storyc.cli.progress_view import render_in_terminal
+        from storyc.cli.takes_view import render_every_take
         from storyc.probe import ffmpeg_exe
 
         if jobs < 1:
@@ -53,18 +57,20 @@ def register(app: typer.Typer) -> None:
         compilation = compile_or_exit(file, provider, allow_paths=allow_path)
         assert compilation.plan is not None
         console = Console(stderr=True)
-        report = render_in_terminal(
-            compilation.plan,
-            out or default_out_dir(file),
+        options = dict(
             provider=compilation.plan.story.provider,
             jobs=jobs,
             force=force,
             yes=yes,
             max_cost=max_cost,
-            console=console,
             resubmit=resubmit or (),
             resubmit_uncertain=resubmit_uncertain,
             references=compilation.policy,
+        )
+        # A story with takes: every take first (one cost prompt for them all), to DIR/takes/.
+        render_every_take(file, compilation, out or default_out_dir(file), console, **options)
+        report = render_in_terminal(
+            compilation.plan, out or default_out_dir(file), console=console, **options
         )
         if not report.ok:
             count = len(report.failures)

@@ -14,6 +14,7 @@ from lark import Token, Tree
 from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic
 from storyc.language.model import (
+    AVOID,
     NAME_REFERENCE,
     Cameo,
     Character,
@@ -254,7 +255,7 @@ class _Builder:
                     )
                     continue
                 values[prop.key] = value
-            elif prop.key in ("title", "model", "size", "aspect", "style", "provider"):
+            elif prop.key in ("title", "model", "size", "aspect", "style", "provider", "avoid"):
                 values[prop.key] = value
         return Header(**values, properties=tuple(pairs))  # type: ignore[arg-type]
 
@@ -272,6 +273,8 @@ class _Builder:
         preset: str | None = None
         preset_span = from_span = seed_span = None
         from_image: str | None = None
+        keyframe: str | None = None
+        keyframe_span: Span | None = None
         seed: int | None = None
         takes: int | None = None
         own: list[Cue] = []
@@ -299,7 +302,12 @@ class _Builder:
                 assert isinstance(tok, Token)
                 takes = int(tok)
             elif child.data == "pair":
-                own.append(self.pair_cue(child))
+                cue = self.pair_cue(child)
+                if cue.key == KEYFRAME_KEY:
+                    # A picture for the shot, not words for the prompt: kept like `from`.
+                    keyframe, keyframe_span = _unquoted(cue.text), cue.text_span
+                else:
+                    own.append(cue)
             elif child.data == "dialogue":
                 dialogue.append(self.dialogue(child))
         assert duration_token is not None
@@ -327,6 +335,8 @@ class _Builder:
             preset_span=preset_span,
             from_image=from_image,
             from_span=from_span,
+            keyframe=keyframe,
+            keyframe_span=keyframe_span,
             seed=seed,
             seed_span=seed_span,
             takes=takes,
@@ -345,13 +355,27 @@ class _Builder:
         return shot, []
 
 
+KEYFRAME_KEY = "keyframe"
+"""The shot key that names a still for the shot (`keyframe: "boards/s1.png"`)."""
+
+
+def _unquoted(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    return text
+
+
 def _fold_cues(layers: Sequence[Sequence[Cue]]) -> list[Cue]:
-    """Later layers win per key: location < scene < preset < the shot's own cues."""
+    """Later layers win per key: location < scene < preset < the shot's own cues. `avoid:`
+    combines instead: every layer's is kept, outermost first."""
     by_key: dict[str, list[Cue]] = {}
     for layer in layers:
         keys_in_layer: dict[str, list[Cue]] = {}
         for cue in layer:
             keys_in_layer.setdefault(cue.key, []).append(cue)
+        if AVOID in keys_in_layer and AVOID in by_key:
+            keys_in_layer[AVOID] = by_key[AVOID] + keys_in_layer[AVOID]
         by_key.update(keys_in_layer)
     ordered: list[Cue] = []
     for cues in by_key.values():

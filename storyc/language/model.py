@@ -43,9 +43,29 @@ CUE_KEYS: tuple[str, ...] = (
     "sfx",
     "music",
     "grade",
+    "avoid",
     "note",
 )
 """The keys a shot (or a preset, location or scene) may carry, in prompt order."""
+
+AVOID = "avoid"
+"""What must not appear. Unlike the other cues, `avoid:` layers combine: the header's, the
+location's, the scene's, the preset's and the shot's own are all kept (see `avoid_items`)."""
+
+_AVOID_SEPARATORS = re.compile(r"[,;]")
+
+
+def avoid_items(texts: list[str] | tuple[str, ...]) -> list[str]:
+    """The things `avoid:` texts name, split at commas and semicolons, each once (the first
+    spelling kept: case and surrounding space do not make another thing)."""
+    found: dict[str, str] = {}
+    for text in texts:
+        for item in _AVOID_SEPARATORS.split(text):
+            item = item.strip().rstrip(".").strip()
+            if item:
+                found.setdefault(item.casefold(), item)
+    return list(found.values())
+
 
 AUDIO_CUE_KEYS: frozenset[str] = frozenset({"ambient", "sfx", "music"})
 
@@ -115,6 +135,8 @@ class Header(Node):
     provider: str = "preview"
     clips: Literal["packed", "per-shot"] = "packed"
     takes: int = 1
+    avoid: str | None = None
+    """The header's `avoid:`: what no clip of the story may show."""
     properties: tuple[Property, ...] = ()
     """Every header line as written, for spans and for the checker's unknown-key rule."""
 
@@ -172,6 +194,9 @@ class Shot(Node):
     preset_span: Span | None = None
     from_image: str | None = None
     from_span: Span | None = None
+    keyframe: str | None = None
+    """`keyframe: "boards/s1.png"`: a drawn or found still for the shot (not a prompt cue)."""
+    keyframe_span: Span | None = None
     seed: int | None = None
     seed_span: Span | None = None
     takes: int | None = None

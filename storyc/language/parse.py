@@ -23,6 +23,7 @@ from lark.indenter import Indenter
 from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic, Edit, Fix
 from storyc.fsutil import file_sha256, normalise_newlines
+from storyc.language.habits import screenplay_habit
 from storyc.language.model import CUE_KEYS, Span
 from storyc.resources import grammar_path
 
@@ -242,35 +243,97 @@ def _syntax(
     return rule.diagnostic(message, span, file, help=help, fix=fix, data=data)
 
 
+_TRANSITION_LINE = re.compile(r"(cut|crossfade|fade|dip)(\s|$)")
+
+
+def _code_of(line: str) -> str:
+    """A line without its indentation and end-of-line comment."""
+    return re.sub(r"\s+#(\s.*)?$", "", line.strip())
+
+
+def _opener(code: str) -> str | None:
+    """The keyword of a line that opens a block (`shot 4s:`, `scene:`), else None."""
+    word = code.split(maxsplit=1)[0].rstrip(":") if code else ""
+    return word if code.endswith(":") and word in BLOCK_KEYWORDS else None
+
+
+def block_depth(lines: list[str], index: int) -> int | None:
+    """How many levels deep `lines[index]` stands, from what it is and the block it is in:
+    a shot or transition is in a scene (1); a cue or dialogue is in the nearest block opened
+    above it (2 under a shot, 1 under a scene or declaration). None for a comment or a
+    line that fits no block (the tab fix then counts each tab as four spaces)."""
+    code = _code_of(lines[index])
+    if not code or code.startswith("#"):
+        return None
+    if _opener(code) in ("shot",) or _TRANSITION_LINE.match(code):
+        return 1
+    if _opener(code) is not None:
+        return 0
+    for above in range(index - 1, -1, -1):
+        kind = _opener(_code_of(lines[above]))
+        if kind == "shot":
+            return 2
+        if kind is not None:
+            return 1
+    return None
+
+
+def _indent_unit(lines: list[str]) -> int:
+    """The file's indentation step, from its lines indented with spaces only: each one's
+    width over its depth (the smallest; 4 if there is none)."""
+    steps = []
+    for index, line in enumerate(lines):
+        width = len(line) - len(line.lstrip(" "))
+        if width and line[width:][:1] not in ("\t", "#", ""):
+            depth = block_depth(lines, index)
+            if depth and width % depth == 0:
+                steps.append(width // depth)
+    return min(steps, default=TAB_WIDTH)
+
+
 def _tab_diagnostics(source: str, file: str) -> list[Diagnostic]:
-    found = []
-    for number, line in enumerate(source.split("\n"), start=1):
+    """E002 on each line with a tab in its indentation. The fix indents every such line with
+    spaces by its block's depth (`block_depth`), all at once: fixed one by one, a half-fixed
+    file may parse worse than before, and `lint --fix` would drop the fix."""
+    lines = source.split("\n")
+    tabbed: list[tuple[int, str, str, int | None]] = []
+    for number, line in enumerate(lines, start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent and line.strip():
-            found.append(
-                _syntax(
-                    file,
-                    R.E002,
-                    "a tab in the indentation: indent with spaces only",
-                    Span(line=number, column=1, end_line=number, end_column=len(indent) + 1),
-                    help=f"replace each tab with {TAB_WIDTH} spaces (`storyc fmt` does it)",
-                    fix=Fix(
-                        title="replace tabs with spaces",
-                        edits=(
-                            Edit(
-                                span=Span(
-                                    line=number,
-                                    column=1,
-                                    end_line=number,
-                                    end_column=len(indent) + 1,
-                                ),
-                                text=indent.replace("\t", " " * TAB_WIDTH),
-                            ),
-                        ),
-                    ),
-                )
-            )
-    return found
+            depth = block_depth(lines, number - 1)
+            tabbed.append((number, indent, "", depth))
+    if not tabbed:
+        return []
+    unit = " " * _indent_unit(lines)
+    tabbed = [
+        (
+            number,
+            indent,
+            indent.replace("\t", " " * TAB_WIDTH) if depth is None else unit * depth,
+            depth,
+        )
+        for number, indent, _, depth in tabbed
+    ]
+    fix = Fix(
+        title="indent with spaces" + (" (every tab-indented line)" if len(tabbed) > 1 else ""),
+        edits=tuple(
+            Edit(span=Span(line=n, column=1, end_line=n, end_column=len(indent) + 1), text=spaces)
+            for n, indent, spaces, _ in tabbed
+        ),
+    )
+    return [
+        _syntax(
+            file,
+            R.E002,
+            "a tab in the indentation: indent with spaces only",
+            Span(line=number, column=1, end_line=number, end_column=len(indent) + 1),
+            help="a tab is as wide as each editor makes it; indent with spaces"
+            + (f" ({len(spaces)} here)" if depth is not None else "")
+            + ": `storyc lint --fix` does it",
+            fix=fix,
+        )
+        for number, indent, spaces, depth in tabbed
+    ]
 
 
 def _indentation_diagnostic(exc: IndentationError_, source: str, file: str) -> Diagnostic:
@@ -329,6 +392,10 @@ def describe_syntax_error(exc: UnexpectedInput, source: str, file: str) -> Diagn
             help="only the lines inside a block (`shot ...:`, `scene ...:`, a "
             "declaration) are indented, all by the same amount",
         )
+
+    habit = screenplay_habit(text, line, column, source, file)
+    if habit is not None:
+        return habit
 
     char = text[column - 1] if 0 < column <= len(text) else ""
     if char == '"' and text.count('"', column - 1) % 2 == 1:

@@ -62,6 +62,9 @@ class Offering(BaseModel):
     """At most this many shots in one clip sent as shots."""
     shot_lengths: tuple[int, ...] = ()
     """The lengths (whole seconds) one shot of such a clip may have."""
+    negative_prompt: str = ""
+    """The request field that takes what must not appear (the clip's `avoid:`), or "" where
+    the model takes none and it is folded into the prompt ("Avoid: ...")."""
     prompt_min: int = 1
     prompt_max: int
     prompt_units: Literal["characters", "utf16"] = "characters"

@@ -13,7 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyc.language.model import AUDIO_CUE_KEYS, Shot, Story, Transition
+from storyc.language.model import (
+    AUDIO_CUE_KEYS,
+    AVOID,
+    NAME_REFERENCE,
+    Scene,
+    Shot,
+    Story,
+    Transition,
+    avoid_items,
+)
 from storyc.plan.capabilities import Offering, size_for_aspect
 from storyc.plan.schema import (
     CameoReference,
@@ -114,7 +123,7 @@ def cameos_in(shots: Sequence[Shot], story: Story) -> list[str]:
 def _mentions(shot: Shot, found: dict[str, None]) -> None:
     """Add the names `shot` mentions (cues, then dialogue) to `found`, in order."""
     for cue in shot.cues:
-        if cue.key == "note":  # notes are for humans and never reach the model
+        if cue.key in ("note", AVOID):  # notes never reach the model; `avoid:` sends no image
             continue
         for ref in cue.references:
             found.setdefault(ref.name)
@@ -198,6 +207,26 @@ def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
     for draft in drafts:
         draft.cameo_names = cameos_in(draft.shots, story)
     return drafts
+
+
+def clip_avoid(story: Story, shots: Sequence[Shot]) -> str | None:
+    """What the clip of these shots must not show: the header's `avoid:` and every shot's
+    (layers combine, see `storyc.language.builder`), joined with `, `; None when nothing."""
+    texts = [story.header.avoid] if story.header.avoid else []
+    texts += [cue.text for shot in shots for cue in shot.cues if cue.key == AVOID]
+    # `@mara` in an avoid cue is the name (no reference image is sent for it).
+    texts = [NAME_REFERENCE.sub(r"\1", text) for text in texts]
+    return ", ".join(avoid_items(texts)) or None
+
+
+def shot_notes(shot: Shot) -> tuple[str, ...]:
+    """The shot's own `note:` lines (for people: never sent)."""
+    return tuple(c.text for c in shot.own_cues if c.key == "note" and c.text.strip())
+
+
+def scene_notes(scene: Scene) -> tuple[str, ...]:
+    """The `note:` lines written in a scene outside its shots, wherever they stand."""
+    return tuple(c.text for c in scene.cues if c.key == "note" and c.text.strip())
 
 
 def clip_has_sound(draft: ClipDraft, offering: Offering) -> bool:
@@ -307,6 +336,7 @@ def finish_plan(
                         )
                         for d in shot.dialogue
                     ),
+                    notes=shot_notes(shot),
                     prompt=shot_prompts[number],
                     render_ms=per_shot[number] * 1000 if per_shot is not None else None,
                 )
@@ -325,6 +355,9 @@ def finish_plan(
         }
         if per_shot is not None:  # only then: the ids of other clips stay as they were
             id_fields["shots"] = [[p, n] for p, n in zip(shot_prompts, per_shot, strict=True)]
+        avoid = clip_avoid(story, draft.shots)
+        if avoid is not None and offering.negative_prompt:  # else it is in the prompt
+            id_fields["avoid"] = avoid
         clip_id = content_id(id_fields)
         cost = round(seconds_n * offering.usd_per_second_for(size, with_audio=audio), 4)
         clip = Clip(
@@ -342,6 +375,7 @@ def finish_plan(
             film_start=film_cursor,
             seed=seed,
             prompt=prompt,
+            avoid=avoid,
             input_reference=str(image_path) if image_path else None,
             input_reference_sha256=file_hashes.get(image_path) if image_path else None,
             cameos=tuple(cameo_refs),

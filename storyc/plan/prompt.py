@@ -12,20 +12,38 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from storyc.errors import StorycError
 from storyc.language.model import NAME_REFERENCE, Story
 from storyc.plan.capabilities import Offering
-from storyc.plan.planner import ClipDraft, shot_seconds
+from storyc.plan.planner import ClipDraft, clip_avoid, shot_seconds
+from storyc.plan.schema import display_name
 from storyc.resources import templates_dir
 from storyc.units import seconds_text
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _PROMPT_KEYS = ("camera", "lens", "light", "action", "ambient", "sfx", "music", "grade")
-"""The cues a template sees, in the order people are first described (`note` never)."""
+"""The cues a template sees (`note` never)."""
+_SHAREABLE = ("lens", "light", "grade", "ambient", "music")
+"""Cues that describe the clip's place rather than one moment: when every shot of a packed
+clip has the same one (a location's light, a preset's ambience), the clip states it once."""
+_MENTION = re.compile(r"\ue000(\d+)\ue001")
+"""A person named in a context value (`@name`), resolved once the template has run: so a
+person is described where the prompt first names them, whatever order the template uses."""
+_STRAY_MARK = re.compile(r"[\ue000\ue001]")
+_SENTENCE_INSIDE = re.compile(r"(\w\w[.!?][\"')]? +)([a-z])")
+"""A lower-case letter starting a sentence inside a cue (`She turns. the door opens`); the
+two word characters before the stop leave abbreviations (`e.g. the`) alone."""
+
+
+def _sentence_case(text: str) -> str:
+    """A cue as the start of a sentence: its first letter (and each sentence's) upper-case."""
+    text = _SENTENCE_INSIDE.sub(lambda m: m.group(1) + m.group(2).upper(), text)
+    return text[:1].upper() + text[1:]
 
 
 class TemplateProblem(StorycError):
@@ -47,13 +65,15 @@ def template_environment(user_dir: str | None = None) -> SandboxedEnvironment:
 
 
 class _Cast:
-    """Names the people of one clip as its model needs them, describing each once."""
+    """Names the people of one clip as its model needs them, describing each once: where
+    the rendered prompt first names them (`finish`), not where the context first met them."""
 
     def __init__(self, story: Story, offering: Offering, cameo_names: Sequence[str]):
         self.story = story
         self.people = story.declared_names()
         self.introduced: set[str] = set()
         self.voiced: set[str] = set()
+        self.named: list[str] = []
         # Where the model names its reference images in the prompt (Kling's `@Element1`,
         # Seedance's `@Image1`), a cameo is called by its image's name.
         self.elements = (
@@ -63,7 +83,14 @@ class _Cast:
         )
 
     def display(self, name: str) -> str:
-        return self.elements.get(name, name)
+        """The name the model reads: its element tag, else the display name (as subtitles)."""
+        return self.elements.get(name) or (display_name(name) if name in self.people else name)
+
+    def mention(self, name: str) -> str:
+        """A mark standing for the person until `finish` knows where they are first named."""
+        if name not in self.named:
+            self.named.append(name)
+        return f"\ue000{self.named.index(name)}\ue001"
 
     def describe(self, name: str) -> str:
         person = self.people.get(name)
@@ -74,21 +101,35 @@ class _Cast:
         return f"{shown} ({person.look})" if person.look else shown
 
     def text(self, text: str) -> str:
-        return NAME_REFERENCE.sub(lambda m: self.describe(m.group(1)), text)
+        return NAME_REFERENCE.sub(lambda m: self.mention(m.group(1)), text)
+
+    def finish(self, prompt: str) -> str:
+        """The rendered prompt with each person named, described at their first mention."""
+        named = _MENTION.sub(lambda m: self.describe(self.named[int(m.group(1))]), prompt)
+        return _STRAY_MARK.sub("", named)
 
     def speaker(self, name: str) -> tuple[str, str | None]:
         """The speaker as named in a dialogue line, and their voice the first time."""
         person = self.people.get(name)
-        shown = self.describe(name)
+        shown = self.mention(name)
         if person is not None and person.voice and name not in self.voiced:
             self.voiced.add(name)
             return shown, person.voice
         return shown, None
 
 
-def prompt_context(draft: ClipDraft, story: Story, offering: Offering) -> dict[str, object]:
-    """The plain values a template sees for one clip."""
-    cast = _Cast(story, offering, draft.cameo_names)
+def prompt_context(
+    draft: ClipDraft,
+    story: Story,
+    offering: Offering,
+    cast: _Cast | None = None,
+    share: bool = True,
+) -> dict[str, object]:
+    """The plain values a template sees for one clip. People are marks in them until
+    `cast.finish` names them in the rendered prompt. Every cue and the style and setting
+    start upper-case (each starts a sentence or follows a label in every template). With
+    `share` (a template that reads `shared`), what every shot has alike is said once."""
+    cast = cast or _Cast(story, offering, draft.cameo_names)
     scene = story.scenes[draft.scene_index - 1]
     location = next((loc for loc in story.locations if loc.name == scene.location), None)
     shots = []
@@ -105,10 +146,9 @@ def prompt_context(draft: ClipDraft, story: Story, offering: Offering) -> dict[s
         for cue in shot.cues:
             if cue.text:
                 by_key.setdefault(cue.key, []).append(cue.text)
-        # Key by key, in this order: `cast.text` describes a person where first named.
         for key in _PROMPT_KEYS:
             texts = [cast.text(text) for text in by_key.get(key, ())]
-            values[key] = "; ".join(texts) or None
+            values[key] = _sentence_case("; ".join(texts)) or None
         dialogue = []
         for line in shot.dialogue:
             speaker, voice = cast.speaker(line.speaker)
@@ -118,15 +158,26 @@ def prompt_context(draft: ClipDraft, story: Story, offering: Offering) -> dict[s
         values["dialogue"] = dialogue
         shots.append(values)
         offset += shot.duration_ms
+    # What every shot of a packed clip shares is said once, for the clip (`shared`).
+    shared: dict[str, object] = dict.fromkeys(_PROMPT_KEYS)
+    if share and len(shots) > 1:
+        for key in _SHAREABLE:
+            if shots[0][key] and all(values[key] == shots[0][key] for values in shots):
+                shared[key] = shots[0][key]
+                for values in shots:
+                    values[key] = None
     return {
         "title": story.header.title,
-        "style": story.header.style,
-        "world": cast.text(location.look) if location and location.look else None,
+        "style": _sentence_case(story.header.style) if story.header.style else None,
+        "world": _sentence_case(cast.text(location.look)) if location and location.look else None,
+        "shared": shared,
         "scene": draft.scene_title,
         "image_to_video": draft.input_reference is not None,
         "duration": seconds_text(draft.duration_ms),
         "model": offering.model,
         "shots": shots,
+        # Where the model takes a negative prompt, `avoid:` goes there instead (the request).
+        "avoid": None if offering.negative_prompt else clip_avoid(story, draft.shots),
     }
 
 
@@ -162,11 +213,27 @@ def render_shot_prompts(
     ]
 
 
+_READS_SHARED: WeakKeyDictionary[Template, bool] = WeakKeyDictionary()
+
+
+def _reads_shared(env: SandboxedEnvironment, template: Template) -> bool:
+    """Whether the template says `shared` (a template written before it existed keeps every
+    cue in its shots, so nothing is lost). Known once per loaded template."""
+    if template not in _READS_SHARED:
+        source = (
+            env.loader.get_source(env, template.name)[0] if env.loader and template.name else ""
+        )
+        _READS_SHARED[template] = "shared" in meta.find_undeclared_variables(env.parse(source))
+    return _READS_SHARED[template]
+
+
 def _render(draft: ClipDraft, story: Story, offering: Offering, template_dir: Path | None) -> str:
     env = template_environment(str(template_dir) if template_dir else None)
     try:
         template = env.get_template(f"{offering.family}.j2")
-        text = template.render(prompt_context(draft, story, offering))
+        cast = _Cast(story, offering, draft.cameo_names)
+        values = prompt_context(draft, story, offering, cast, _reads_shared(env, template))
+        text = cast.finish(template.render(values))
     except TemplateError as exc:
         where = getattr(exc, "lineno", None)
         raise TemplateProblem(

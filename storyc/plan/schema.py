@@ -19,6 +19,13 @@ from storyc.plan.capabilities import load_table
 PLAN_VERSION = 1
 
 
+def display_name(name: str) -> str:
+    """How a declared person is named in every output (prompts, subtitles): the case they
+    were declared with, each word's first letter upper-case, `_` as a space (`ines` is
+    `Ines`, `old_man` is `Old Man`, `DJ` stays `DJ`). `plan.json` keeps the name as declared."""
+    return " ".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or name
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -49,6 +56,9 @@ class PlannedShot(Frozen):
     action: str | None = None
     sound: str | None = None
     dialogue: tuple[PlannedDialogue, ...] = ()
+    notes: tuple[str, ...] = Field(default=(), exclude_if=lambda v: not v)
+    """The shot's own `note:` lines: for people (the board, the OTIO markers, `storyc plan
+    --notes`), never sent and no part of the clip's id; absent when it has none."""
     prompt: str | None = Field(default=None, exclude_if=lambda v: v is None)
     """The shot's own prompt, where the clip is sent as shots (Kling's `multi_prompt`);
     absent otherwise (the clip's `prompt` is sent)."""
@@ -95,6 +105,10 @@ class Clip(Frozen):
     seed: int | None
     take: int = 1
     prompt: str
+    avoid: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    """What the clip must not show (its `avoid:` cues, the header's included): sent as the
+    negative prompt where the model takes one (`Offering.negative_prompt`), else already
+    folded into `prompt` ("Avoid: ..."). Absent when nothing is avoided."""
     input_reference: str | None = None
     """Absolute path of the first-frame image, if the clip is image-to-video."""
     input_reference_sha256: str | None = None

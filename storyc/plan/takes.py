@@ -5,16 +5,24 @@ shot. Take 1 is the clip exactly as planned (same id, so stories without takes a
 golden plans are untouched); take k > 1 gets seed `seed + k - 1` (when the clip has a seed)
 and an id derived from take 1's id and k, so every take is its own cache entry.
 
-The writer's choice lives in `<stem>.story.lock` beside the story (JSON, meant to be
-committed): `{"version": 1, "picks": {"<shot>": <take>}}`, a shot named by its label or its
-1-based number. `apply_picks` swaps the picked take into the plan; `build` should call it.
+Takes belong to a clip (a clip is what a provider renders), so a pick is per clip: the
+writer names any of the clip's shots (its label or its 1-based number, as `storyc plan`
+shows it), and `write_pick` keeps one pick per clip (a new pick replaces the one made through
+another shot of the same clip). The choice lives in `<stem>.story.lock` beside the story
+(JSON, meant to be committed): `{"version": 1, "picks": {"<shot>": <take>}}`.
+`apply_picks` swaps the picked take into the plan (every compiling command does, through
+`frontend.with_picks`); two different picks for the shots of one clip (a hand-edited lock,
+or shots packed into one clip since) are an error that says how to settle it.
+
+`render` and `build` render every take of every clip (`every_take`, in `DIR/takes/`, so the
+cost prompt counts them all) and the film uses the picked take of each clip, or take 1.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +96,9 @@ def shot_key(story: Story, shot: str) -> int:
         )
     labels = ", ".join(s.label for s in story.shots if s.label) or "none"
     raise StorycError(
-        f"no shot `{shot}` in the story", hint=f"use a shot number or a label ({labels})"
+        f"no shot `{shot}` in the story",
+        hint=f"use a shot number, 1 to {len(story.shots)} (the `#N` that `storyc plan` shows), "
+        f"or a label ({labels})",
     )
 
 
@@ -106,8 +116,10 @@ def read_picks(story_path: Path) -> dict[int, int]:
         ) from None
 
 
-def write_pick(story_path: Path, shot: int, take: int) -> Path:
-    picks = read_picks(story_path)
+def write_pick(story_path: Path, shot: int, take: int, clip_shots: Iterable[int] = ()) -> Path:
+    """Record take `take` for `shot`, replacing any pick made through another of
+    `clip_shots` (the shots of the same clip): one pick per clip."""
+    picks = {k: v for k, v in read_picks(story_path).items() if k not in set(clip_shots)}
     picks[shot] = take
     path = lock_path(story_path)
     body = {"version": LOCK_VERSION, "picks": {str(k): v for k, v in sorted(picks.items())}}
@@ -120,7 +132,37 @@ def apply_picks(story: Story, plan: ClipPlan, picks: Mapping[int, int]) -> ClipP
     clips = []
     for clip in plan.clips:
         count = take_count(story, clip)
-        wanted = [picks[s.index] for s in clip.shots if s.index in picks]
-        take = wanted[0] if wanted else 1
+        wanted = {s.index: picks[s.index] for s in clip.shots if s.index in picks}
+        if len(set(wanted.values())) > 1:
+            named = ", ".join(f"shot {k}: take {v}" for k, v in wanted.items())
+            first = next(iter(wanted))
+            raise StorycError(
+                f"clip {clip.index:02d} has two picks ({named}); takes belong to a clip",
+                hint=f"settle it with `storyc pick {Path(story.path).name} {first} TAKE` "
+                "(one pick per clip), or edit the story's .lock file",
+            )
+        take = next(iter(wanted.values()), 1)
         clips.append(take_variant(clip, take) if 1 < take <= count else clip)
     return plan.model_copy(update={"clips": tuple(clips)})
+
+
+def clip_of(plan: ClipPlan, shot: int) -> Clip:
+    """The clip that holds shot number `shot`."""
+    for clip in plan.clips:
+        if any(s.index == shot for s in clip.shots):
+            return clip
+    raise StorycError(f"shot {shot} is in no clip of the plan")
+
+
+def take_counts(story: Story, plan: ClipPlan) -> dict[int, int]:
+    """Clip index -> how many takes it gets (1 for most)."""
+    return {clip.index: take_count(story, clip) for clip in plan.clips}
+
+
+def every_take(story: Story, plan: ClipPlan) -> list[Clip]:
+    """Every take of every clip of the plan (as compiled, before picks), clip by clip: what
+    `render` and `build` render and the cost prompt counts. Empty when no clip has takes."""
+    counts = take_counts(story, plan)
+    if max(counts.values(), default=1) <= 1:
+        return []
+    return [take_variant(clip, k) for clip in plan.clips for k in range(1, counts[clip.index] + 1)]

@@ -6,12 +6,18 @@ whole: they are written to a temporary file in the cache folder, probed, flushed
 renamed into place (`os.replace` is atomic within one folder), so a crash, a kill or a cut
 download leaves at worst a stray `*.part` file, never a broken `<id>.mp4`.
 
+Every file is probed whole (ffmpeg reads every packet) once, when it enters the cache or is
+first found there; a small record beside it (`.<id>.probed`: its size and modification time
+then) lets later runs, in any process, take it without probing again. A file changed since
+(another size or time) is probed again.
+
 Default location: `.storyc/cache` next to the story, or `$STORYC_CACHE_DIR`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -77,6 +83,9 @@ class ClipCache:
         signature = (stat.st_size, stat.st_mtime_ns)
         if self._valid.get(path) == signature:
             return path
+        if stat.st_size > 0 and self._recorded(path) == signature:
+            self._valid[path] = signature
+            return path
         if stat.st_size > 0:
             try:
                 probe(path)
@@ -84,6 +93,7 @@ class ClipCache:
                 pass
             else:
                 self._valid[path] = signature
+                self._record(path, signature)
                 return path
         with contextlib.suppress(OSError):
             os.replace(path, path.with_name(path.name + ".invalid"))
@@ -123,7 +133,34 @@ class ClipCache:
         _fsync_dir(self.root)
         stat = target.stat()
         self._valid[target] = (stat.st_size, stat.st_mtime_ns)
+        self._record(target, self._valid[target])
         return target, info
+
+    @staticmethod
+    def _record_path(path: Path) -> Path:
+        return path.with_name(f".{path.stem}.probed")
+
+    def _recorded(self, path: Path) -> tuple[int, int] | None:
+        """(size, mtime_ns) the file had when it last passed the probe, if recorded."""
+        try:
+            size, mtime_ns = json.loads(self._record_path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError):
+            return None
+        if not isinstance(size, int) or not isinstance(mtime_ns, int):
+            return None
+        return size, mtime_ns
+
+    def _record(self, path: Path, signature: tuple[int, int]) -> None:
+        """Remember that the file passed the probe as it is now (best effort: a cache we
+        cannot write the record to is probed again next time)."""
+        record = self._record_path(path)
+        temp = record.with_name(f"{record.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+        try:
+            temp.write_text(json.dumps(list(signature)), encoding="utf-8")
+            os.replace(temp, record)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temp.unlink()
 
     def discard(self, temp: Path) -> None:
         """Remove a temporary file that will not be stored (missing is fine)."""

@@ -207,6 +207,40 @@ class _Breaker:
         self.in_a_row = 0
 
 
+class _Slot:
+    """One clip's place among the `--jobs` clips in flight.
+
+    Taken before the provider is asked for anything and given back as soon as the provider
+    has finished the clip's job (`release`): storyc's own download then runs outside it, so
+    the next clip's job starts while the last one's file is still arriving. Giving it back
+    twice is harmless (the `async with` that took it gives it back at the end).
+    """
+
+    def __init__(self, gate: asyncio.Semaphore):
+        self.gate = gate
+        self.held = False
+
+    async def __aenter__(self) -> _Slot:
+        await self.gate.acquire()
+        self.held = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.gate.release()
+
+
+def _works_while_downloading(renderer: Renderer) -> bool:
+    """Whether the renderer does its work in `download` (the local preview draws and encodes
+    the clip there): such a download keeps its `--jobs` slot. A renderer may say so with a
+    `renders_locally` attribute; by default a free renderer is taken to be local."""
+    return bool(getattr(renderer, "renders_locally", not renderer.paid))
+
+
 class _Engine:
     """One `render_plan` call: shared state for the per-clip tasks."""
 
@@ -228,6 +262,9 @@ class _Engine:
         self.report = RenderReport(provider=renderer.name, paid=bool(renderer.paid))
         self.poll_min_s = float(getattr(renderer, "poll_interval_s", 1.0) or 1.0)
         self.breaker = _Breaker()
+        self.keep_slot_to_download = _works_while_downloading(renderer)
+        self.fetches: asyncio.Semaphore | None = None
+        """Downloads running outside their slots (at most `jobs` at once); set by render_plan."""
 
     def emit(self, clip: Clip, phase: Phase, percent: float | None = None) -> None:
         if self.progress is not None:
@@ -279,8 +316,10 @@ class _Engine:
         )
         return _ClipFailed(failure, unavailable=True)
 
-    async def render(self, clip: Clip) -> RenderedClip:
-        """Cache, then the journal's decision: submit, follow, wait, or reconcile."""
+    async def render(self, clip: Clip, slot: _Slot | None = None) -> RenderedClip:
+        """Cache, then the journal's decision: submit, follow, wait, or reconcile.
+
+        `slot` is the clip's `--jobs` place, given back once the provider has finished."""
         while True:
             if not self.force:
                 hit = await asyncio.to_thread(self.cache.lookup, clip.id)
@@ -297,7 +336,7 @@ class _Engine:
                     # Look for the job now: a gateway's 504 often hides an accepted create.
                     record = await self._reconcile(clip, lost.record)
                 await self._follow(clip, record)
-                return await self._collect(clip, record, resumed=False)
+                return await self._collect(clip, record, resumed=False, slot=slot)
             if isinstance(decision, Wait):
                 # Another storyc on this cache is submitting the clip: its job (or its
                 # file in the cache) is ours too, once it exists.
@@ -307,17 +346,17 @@ class _Engine:
             if isinstance(decision, Uncertain):
                 found = await self._reconcile(clip, decision.record)
                 await self._follow(clip, found)
-                return await self._collect(clip, found, resumed=True)
+                return await self._collect(clip, found, resumed=True, slot=slot)
             record = decision.record
             if record.status == "done":
                 # The cache lost the file: the provider may still hold the video.
                 if await self._recollect(clip, record) is None:
                     continue  # expired: the next claim submits anew
-                return await self._collect(clip, record, resumed=True)
+                return await self._collect(clip, record, resumed=True, slot=slot)
             self.report.resumed += 1
             self.emit(clip, "resumed")
             await self._follow(clip, record)
-            return await self._collect(clip, record, resumed=True)
+            return await self._collect(clip, record, resumed=True, slot=slot)
 
     async def _submit(self, clip: Clip, claim: JobRecord) -> JobRecord:
         """Submit under a claim: the journal knows when the request leaves and how it ended."""
@@ -416,7 +455,16 @@ class _Engine:
         self.journal.set_status(record.row, "expired")
         return None
 
-    async def _collect(self, clip: Clip, record: JobRecord, *, resumed: bool) -> RenderedClip:
+    async def _collect(
+        self, clip: Clip, record: JobRecord, *, resumed: bool, slot: _Slot | None = None
+    ) -> RenderedClip:
+        if slot is None or self.keep_slot_to_download or self.fetches is None:
+            return await self._download(clip, record, resumed=resumed)
+        slot.release()  # the provider is done with it: the next clip may start
+        async with self.fetches:
+            return await self._download(clip, record, resumed=resumed)
+
+    async def _download(self, clip: Clip, record: JobRecord, *, resumed: bool) -> RenderedClip:
         self.journal.set_status(record.row, "downloading")
         self.emit(clip, "downloading")
         job = record.submitted()
@@ -502,18 +550,22 @@ async def render_plan(
     engine = _Engine(
         renderer, cache, journal, force, progress, resubmit or resubmit_matcher()
     )
+    # `jobs` bounds the clips the provider works on at once: a clip holds its slot from the
+    # cache lookup to the provider's "completed"; downloads then run outside the slots (at
+    # most `jobs` of them too), except for a renderer that works while it downloads.
     gate = asyncio.Semaphore(jobs)
+    engine.fetches = asyncio.Semaphore(jobs)
     started = time.perf_counter()
 
     async def one(clip: Clip) -> RenderedClip | ClipFailure:
         engine.emit(clip, "queued")
-        async with gate:
+        async with _Slot(gate) as slot:
             if engine.breaker.open:
                 engine.emit(clip, "failed")
                 text = f"not tried: {renderer.name} kept failing ({engine.breaker.reason})"
                 return engine.fail(clip, text).failure
             try:
-                rendered = await engine.render(clip)
+                rendered = await engine.render(clip, slot)
             except _ClipFailed as failed:
                 engine.emit(clip, "failed")
                 if failed.unavailable:

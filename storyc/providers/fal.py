@@ -150,6 +150,8 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
         body["generate_audio"] = clip.audio
     if clip.seed is not None and offering.takes_seed:
         body["seed"] = clip.seed
+    if clip.avoid and offering.negative_prompt:
+        body[offering.negative_prompt] = clip.avoid
     return ProviderRequest(path=f"/{app}", body=body, files=files.frozen(), app=app)
 
 

@@ -408,7 +408,13 @@ class ProviderHTTP:
         return body
 
     async def download(
-        self, url: str, destination: Path, *, clip: str | None = None, accept: str = "*/*"
+        self,
+        url: str,
+        destination: Path,
+        *,
+        clip: str | None = None,
+        accept: str = "*/*",
+        problem_of: Callable[[Path], str | None] | None = None,
     ) -> int:
         """Stream the video at `url` into `destination`, check it, and return its size.
 
@@ -422,7 +428,11 @@ class ProviderHTTP:
             async for attempt in self._retrying():
                 with attempt:
                     size = await self._download_once(url, destination, clip, accept)
-                    await self._probe(destination)
+                    if problem_of is None:
+                        await self._probe(destination)
+                    elif (problem := problem_of(destination)) is not None:
+                        # Not a video (a keyframe still): the caller's check says what is wrong.
+                        raise Retryable(f"the file is not whole ({problem})")
                     return size
         except Retryable as exc:
             destination.unlink(missing_ok=True)

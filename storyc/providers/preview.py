@@ -1,20 +1,28 @@
 """The offline `preview` renderer: an animatic of each clip, free, with no key and no network.
 
-For every shot a card is drawn with Pillow (scene, shot label, where the shot sits in the
-film, camera, light, action, and the shot's dialogue as a subtitle). One ffmpeg run then
-turns the cards into the clip: `zoompan` makes a slow push-in on each card so the animatic
-moves, a quiet sine tone per shot (a different pitch for each) makes a real AAC track, and
-the segments are concatenated and encoded H.264 yuv420p at 24 fps with `+faststart`.
+Each shot is shown from the best picture it has (its keyframe, the clip's `from` first
+frame, a cameo still; see `storyc.providers.animatic.shot_picture`), cropped to the clip's
+size with a caption strip (shot, timecode, action, the dialogue as a subtitle); a shot with no
+picture gets a card drawn with Pillow (scene, shot, where it sits in the film, camera, light,
+action, dialogue). The `camera:` text picks the motion over the still (push in, pull out,
+pan, tilt, crane, orbit, handheld, static: `animatic.camera_move`), and the sound is the
+dialogue spoken by espeak-ng when it is installed, else one soft blip per word, over quiet
+placeholders for the sound cues (`animatic.clip_audio`). Takes after the first get a colour
+grade and framing of their own, so they visibly differ. One ffmpeg run turns the stills into
+the clip, H.264 yuv420p at 24 fps with AAC sound and `+faststart`.
 
 The clip has the plan's real size (`clip.size`) and render length (`clip.render_ms`,
 exactly `render_ms * 24 / 1000` frames): the assembler trims and joins it exactly like a clip
-from a paid provider. Python never touches a frame, so a 12 s 720p clip takes about a second.
+from a paid provider. Python never touches a video frame, so a 12 s 720p clip takes about a
+second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import colorsys
+import io
+import math
 import tempfile
 import textwrap
 from collections.abc import Sequence
@@ -22,22 +30,27 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from storyc.plan.capabilities import parse_size
 from storyc.plan.schema import Clip, PlannedShot
 from storyc.probe import ffmpeg_exe
+from storyc.providers.animatic import (
+    SAMPLE_RATE,
+    Move,
+    camera_move,
+    clip_audio,
+    is_video,
+    shot_picture,
+    video_still,
+)
 from storyc.providers.base import JobStatus, SendingHook, Submitted, nothing_to_record
 from storyc.providers.errors import JobRejected
 from storyc.units import ms_to_frames, seconds_text, timecode
 
 FPS = 24
-SAMPLE_RATE = 48_000
-PUSH_IN = 0.06
-"""How much a card is enlarged by the end of its shot (6 %): slow enough to read."""
-TONE_VOLUME = 0.05
-TONES_HZ: tuple[float, ...] = (220.0, 261.63, 293.66, 329.63, 392.0, 440.0)
-"""One quiet tone per shot, stepping through a pentatonic-ish scale so cuts are audible."""
+CARD_MOVE = 0.5
+"""Text cards move half as much as pictures (a pan must not push their text out)."""
 ENCODE_PRESET = "ultrafast"
 
 
@@ -98,7 +111,7 @@ def draw_card(clip: Clip, shot: PlannedShot | None, width: int, height: int) -> 
     image = Image.new("RGB", (width, height), _scene_colour(clip.scene_index))
     draw = ImageDraw.Draw(image)
     unit = min(width, height) / 720
-    # Margins wider than the push-in eats at the edges (PUSH_IN / 2 per side).
+    # Margins wider than a card's move eats at the edges (see `CARD_MOVE`).
     mx, my = round(width * 0.07), round(height * 0.07)
     small, body, title = (round(n * unit) for n in (22, 28, 46))
     muted, light, accent = (170, 176, 186), (236, 238, 242), (255, 204, 102)
@@ -107,6 +120,8 @@ def draw_card(clip: Clip, shot: PlannedShot | None, width: int, height: int) -> 
     scene = f"SCENE {clip.scene_index} · {clip.scene}"
     draw.text((mx, my), scene, font=_font(small, bold=True), fill=muted)
     badge = f"clip {clip.index:02d} · preview of {clip.model}"
+    if clip.take > 1:
+        badge += f" · take {clip.take}"
     badge_w = draw.textlength(badge, font=_font(small))
     fits_beside = badge_w + draw.textlength(scene, font=_font(small)) < width - 3 * mx
     badge_y = my if fits_beside else my + round(small * 1.4)
@@ -180,37 +195,58 @@ def _draw_subtitle(
 
 
 def ffmpeg_command(
-    cards: Sequence[Path], parts: Sequence[Segment], width: int, height: int, output: Path
+    stills: Sequence[Path],
+    parts: Sequence[Segment],
+    width: int,
+    height: int,
+    output: Path,
+    *,
+    moves: Sequence[Move] | None = None,
+    captions: Sequence[Path | None] | None = None,
+    audio: Path | None = None,
+    strengths: Sequence[float] | None = None,
 ) -> list[str]:
-    """The single ffmpeg run that animates the cards, adds the tones and encodes the clip."""
+    """The single ffmpeg run that moves each still (`moves`: the shot's camera move, default
+    a slow push-in), lays its caption strip over it (a still RGBA picture, not moving), adds
+    the clip's sound (`audio`, a WAV; silence without one) and encodes the clip."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-    for card in cards:
-        cmd += ["-i", str(card)]
+    for still in stills:
+        cmd += ["-i", str(still)]
+    overlays = list(captions or [None] * len(parts))
+    caption_input: dict[int, int] = {}
+    for n, caption in enumerate(overlays):
+        if caption is not None:
+            caption_input[n] = len(stills) + len(caption_input)
+            cmd += ["-i", str(caption)]
+    audio_input = len(stills) + len(caption_input)
+    if audio is not None:
+        cmd += ["-i", str(audio)]
+    else:
+        cmd += ["-f", "lavfi", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=stereo"]
     graph: list[str] = []
     concat_inputs = ""
     for n, part in enumerate(parts):
-        step = PUSH_IN / max(part.frames - 1, 1)
-        # zoompan emits `d` frames from the one still; x/y keep the zoom centred.
+        move = moves[n] if moves else Move("default")
+        strength = strengths[n] if strengths else 1.0
+        z, x, y = move.zoompan(part.frames, strength)
+        # zoompan emits `d` frames from the one still.
+        label = f"m{n}" if n in caption_input else f"v{n}"
         graph.append(
             f"[{n}:v]scale={width}:{height},setsar=1,"
-            f"zoompan=z='1+{step:.8f}*on':d={part.frames}:s={width}x{height}:fps={FPS}"
-            f":x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2',trim=end_frame={part.frames},"
-            f"setpts=PTS-STARTPTS[v{n}]"
+            f"zoompan=z='{z}':d={part.frames}:s={width}x{height}:fps={FPS}"
+            f":x='{x}':y='{y}',trim=end_frame={part.frames},"
+            f"setpts=PTS-STARTPTS[{label}]"
         )
-        tone = TONES_HZ[n % len(TONES_HZ)]
-        seconds = part.frames / FPS
-        graph.append(
-            f"sine=frequency={tone}:sample_rate={SAMPLE_RATE}:duration={seconds:.6f},"
-            f"volume={TONE_VOLUME},afade=t=in:d=0.05,afade=t=out:st={max(seconds - 0.05, 0):.6f}"
-            f":d=0.05,aformat=sample_fmts=fltp:channel_layouts=stereo[a{n}]"
-        )
-        concat_inputs += f"[v{n}][a{n}]"
-    graph.append(f"{concat_inputs}concat=n={len(parts)}:v=1:a=1[vc][a];[vc]format=yuv420p[v]")
+        if n in caption_input:
+            graph.append(f"[m{n}][{caption_input[n]}:v]overlay=0:0:format=auto[v{n}]")
+        concat_inputs += f"[v{n}]"
+    graph.append(f"{concat_inputs}concat=n={len(parts)}:v=1:a=0[vc];[vc]format=yuv420p[v]")
     total = sum(part.frames for part in parts)
-    cmd += ["-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]"]
+    cmd += ["-filter_complex", ";".join(graph), "-map", "[v]", "-map", f"{audio_input}:a"]
     cmd += ["-frames:v", str(total), "-r", str(FPS)]
     cmd += ["-c:v", "libx264", "-preset", ENCODE_PRESET, "-tune", "stillimage", "-crf", "28"]
-    cmd += ["-pix_fmt", "yuv420p", "-c:a", "aac", "-ar", str(SAMPLE_RATE), "-b:a", "96k"]
+    cmd += ["-pix_fmt", "yuv420p", "-c:a", "aac", "-ar", str(SAMPLE_RATE), "-ac", "2"]
+    cmd += ["-b:a", "96k"]
     cmd += ["-t", f"{total / FPS:.6f}", "-movflags", "+faststart", "-f", "mp4", str(output)]
     return cmd
 
@@ -223,8 +259,21 @@ async def render_clip(clip: Clip, output: Path) -> None:
     width, height = size
     parts = segments(clip)
     with tempfile.TemporaryDirectory(prefix="storyc-preview-") as tmp:
-        cards = await asyncio.to_thread(_write_cards, clip, parts, width, height, Path(tmp))
-        cmd = ffmpeg_command(cards, parts, width, height, output)
+        folder = Path(tmp)
+        frames = await asyncio.to_thread(_write_frames, clip, parts, width, height, folder)
+        audio = folder / "sound.wav"
+        await asyncio.to_thread(_write_sound, clip, parts, audio)
+        cmd = ffmpeg_command(
+            frames.stills,
+            parts,
+            width,
+            height,
+            output,
+            moves=[camera_move(part.shot.camera if part.shot else None) for part in parts],
+            captions=frames.captions,
+            audio=audio,
+            strengths=[1.0 if c is not None else CARD_MOVE for c in frames.captions],
+        )
         process = await asyncio.create_subprocess_exec(
             *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
         )
@@ -241,16 +290,102 @@ async def render_clip(clip: Clip, output: Path) -> None:
         )
 
 
-def _write_cards(
+@dataclass(frozen=True)
+class Frames:
+    stills: list[Path]
+    """One picture per segment (the shot's picture fitted to the clip, or its card)."""
+    captions: list[Path | None]
+    """The caption strip laid over a picture (None over a card: it carries its text)."""
+
+
+def _write_frames(
     clip: Clip, parts: Sequence[Segment], width: int, height: int, folder: Path
-) -> list[Path]:
-    paths = []
+) -> Frames:
+    stills: list[Path] = []
+    captions: list[Path | None] = []
     for n, part in enumerate(parts):
-        path = folder / f"card-{n:02d}.png"
+        path = folder / f"still-{n:02d}.png"
+        picture = _picture(clip, part.shot, width, height)
+        caption = None
+        if picture is None:
+            picture = draw_card(clip, part.shot, width, height)
+        else:
+            caption = folder / f"caption-{n:02d}.png"
+            draw_caption(clip, part.shot, width, height).save(caption, compress_level=1)
         # compress_level=1: these PNGs live for a second; speed beats size.
-        draw_card(clip, part.shot, width, height).save(path, compress_level=1)
-        paths.append(path)
-    return paths
+        _take_grade(picture, clip.take).save(path, compress_level=1)
+        stills.append(path)
+        captions.append(caption)
+    return Frames(stills, captions)
+
+
+def _write_sound(clip: Clip, parts: Sequence[Segment], path: Path) -> None:
+    spans, at = [], 0
+    for part in parts:
+        spans.append((part.shot, at / FPS, (at + part.frames) / FPS))
+        at += part.frames
+    path.write_bytes(clip_audio(clip, spans, at / FPS))
+
+
+def _picture(clip: Clip, shot: PlannedShot | None, width: int, height: int) -> Image.Image | None:
+    """The shot's best picture (see `animatic.shot_picture`) cropped to fill the clip's size;
+    the take moves the crop a little, so takes are framed differently."""
+    source = shot_picture(clip, shot)
+    if source is None:
+        return None
+    try:
+        if is_video(source):
+            data = video_still(source, ffmpeg_exe())
+            if data is None:
+                return None
+            image = Image.open(io.BytesIO(data))
+        else:
+            image = Image.open(source)
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    shift = 0.0 if clip.take == 1 else 0.15 * math.sin(clip.take * 2.1)
+    return ImageOps.fit(
+        image, (width, height), Image.Resampling.BILINEAR, centering=(0.5 + shift, 0.5)
+    )
+
+
+def _take_grade(image: Image.Image, take: int) -> Image.Image:
+    """Take 1 as it is; other takes with a light colour grade of their own."""
+    if take <= 1:
+        return image
+    hue = (take * 0.29) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.6, 0.9)
+    tint = Image.new("RGB", image.size, (int(r * 255), int(g * 255), int(b * 255)))
+    return Image.blend(image, tint, 0.14)
+
+
+def draw_caption(clip: Clip, shot: PlannedShot | None, width: int, height: int) -> Image.Image:
+    """The strip laid over a picture: shot, timecode and action at the bottom, the dialogue
+    as a subtitle above it (RGBA, transparent elsewhere)."""
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    unit = min(width, height) / 720
+    small, body = round(22 * unit), round(26 * unit)
+    mx = round(width * 0.04)
+    chars = max(20, int((width - 2 * mx) / (body * 0.56)))
+    band = round(body * 3.4)
+    draw.rectangle((0, height - band, width, height), fill=(0, 0, 0, 170))
+    y = height - band + round(body * 0.35)
+    if shot is not None:
+        label = f"Shot {shot.index}" + (f" · {shot.label}" if shot.label else "")
+        film = f"{timecode(shot.film_start)} – {timecode(shot.film_end)}"
+        take = f" · take {clip.take}" if clip.take > 1 else ""
+        heading = f"{label}  {film}{take}"
+        draw.text((mx, y), heading, font=_font(small, bold=True), fill=(255, 204, 102))
+        y += round(small * 1.4)
+        action = textwrap.wrap(shot.action or "", chars)[:1]
+        if action:
+            more = " …" if len(textwrap.wrap(shot.action or "", chars)) > 1 else ""
+            draw.text((mx, y), action[0] + more, font=_font(body), fill=(236, 238, 242))
+        if shot.dialogue:
+            _draw_subtitle(draw, shot, width, height - band, round(body * 0.6), body, chars)
+    return image
 
 
 class PreviewRenderer:

@@ -29,8 +29,10 @@ from storyc.language.parse import parse_story
 
 INDENT = "    "
 TAB_WIDTH = 4
-ALLOWED_SYNTAX_CODES = frozenset({"E002"})
-"""Syntax diagnostics the formatter fixes rather than refuses (tabs in indentation)."""
+ALLOWED_SYNTAX_CODES: frozenset[str] = frozenset()
+"""Syntax diagnostics the formatter would format through: none. Not even a tab (E002): how
+deep a tab-indented line stands is a guess (a tab under `    shot 4s:` read as four spaces
+makes an `action:` a scene cue), so `fmt` refuses and `lint --fix` indents it by its block."""
 
 
 class FormatError(StorycError):
@@ -249,8 +251,13 @@ def format_story(src: str) -> str:
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        fix = (
+            "`storyc lint --fix` indents it with spaces by its block"
+            if first.code == "E002"
+            else "fix the syntax first"
+        )
         raise FormatError(
-            f"line {first.span.line}: {first.message}{more}; fix the syntax first",
+            f"line {first.span.line}: {first.message}{more}; {fix}",
             hint="`storyc check` shows every problem",
         )
     return _layout(

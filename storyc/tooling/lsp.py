@@ -31,6 +31,7 @@ from pygls.workspace import PositionCodec, TextDocument
 from storyc import __version__
 from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
 from storyc.errors import StorycError
+from storyc.frontend import thaw_now_and_then
 from storyc.fsutil import normalise_newlines
 from storyc.language.model import Span, Story
 from storyc.tooling.editor import (
@@ -258,6 +259,9 @@ async def _analysis_loop(ls: StoryLanguageServer, uri: str) -> None:
                 message=f"storyc: checked version {version} in {elapsed_ms:.0f} ms",
             )
         )
+        # Analyses freeze what they leave alive (see `storyc.frontend`); let the collector
+        # see it again now and then, after the diagnostics went out.
+        thaw_now_and_then()
         if ls.workspace.get_text_document(uri).version == version:
             return
 

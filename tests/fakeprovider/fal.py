@@ -25,6 +25,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from . import images
 from .server import Request, Response
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ _WAN = {
 _WAN27 = {**_WAN, "duration": tuple(range(2, 16))}
 APPS: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {
     # app id: (fields, extra fields, required fields)
+    images.FLUX_APP: (images.FLUX_FIELDS, {}, ("prompt",)),
     "fal-ai/veo3.1": (_VEO, {}, ("prompt",)),
     "fal-ai/veo3.1/fast": (_VEO, {}, ("prompt",)),
     "fal-ai/veo3.1/image-to-video": (
@@ -199,6 +201,8 @@ def handle(fake: FakeProvider, request: Request) -> Response:
                 ],
                 422,
             )
+        if job.extra["app"] == images.FLUX_APP:
+            return images.fal_result(fake, job)
         name = f"{job.id}/output.mp4"
         data = fake.video_bytes(job)
         with fake.lock:
@@ -299,6 +303,8 @@ def _check(fake: FakeProvider, rule: Any, value: Any) -> str | None:
         return None if ok else f"Input should be {', '.join(map(repr, rule))}"
     if rule == "url":
         return None if _stored(fake, value) else f"Could not download the file at {value!r}"
+    if rule == "image_size":
+        return None if images.flux_size(value) else "Input should be an ImageSize or a size name"
     if rule == "multi_prompt":
         return None  # checked with the rest of the input (`_kling_shots`)
     if rule == "elements":
@@ -360,6 +366,8 @@ def _stored(fake: FakeProvider, url: Any) -> bool:
 
 
 def _size(app_id: str, body: dict[str, Any]) -> tuple[int, int]:
+    if app_id == images.FLUX_APP:
+        return images.flux_size(body.get("image_size", "landscape_4_3")) or (1024, 768)
     short = _RESOLUTION.get(body.get("resolution", ""), 1080 if "kling" in app_id else 720)
     aspect = body.get("aspect_ratio", "16:9")
     if aspect in ("auto", None):

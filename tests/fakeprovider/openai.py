@@ -49,7 +49,7 @@ def error(
 
 def handle(fake: FakeProvider, request: Request) -> Response:
     path = request.path
-    if request.method == "POST" and path == "/v1/videos":
+    if request.method == "POST" and path in ("/v1/videos", "/v1/images/generations"):
         kind = "submit"
     elif request.method == "POST" and path == "/v1/videos/characters":
         kind = "upload"
@@ -79,6 +79,10 @@ def handle(fake: FakeProvider, request: Request) -> Response:
     refused = _check_key(fake, request)
     if refused:
         return refused
+    if kind == "submit" and path == "/v1/images/generations":
+        from .images import openai_generate
+
+        return openai_generate(fake, request)
     if kind == "submit":
         return _create(fake, request)
     if kind == "upload":

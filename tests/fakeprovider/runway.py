@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from . import images
 from .forms import is_multipart, parse_form
 from .server import Request, Response
 
@@ -42,10 +43,13 @@ def _model(
     audio: bool = True,
     seed: bool = True,
     references: bool = False,
+    negative: bool = False,
     i2v_ratios: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """One model's fields for text_to_video and image_to_video: field -> rule."""
     common: dict[str, Any] = {"model": str, "promptText": str, "duration": durations}
+    if negative:  # the SDK's Veo3_1 / Veo3_1Fast `negative_prompt`, alias negativePrompt
+        common["negativePrompt"] = str
     if audio:
         common["audio"] = bool
     if seed:
@@ -64,8 +68,8 @@ MODELS: dict[str, dict[str, dict[str, Any]]] = {
         audio=False,
         i2v_ratios=("1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672"),
     ),
-    "veo3.1": _model(_VEO_RATIOS, (4, 6, 8)),
-    "veo3.1_fast": _model(_VEO_RATIOS, (4, 6, 8)),
+    "veo3.1": _model(_VEO_RATIOS, (4, 6, 8), negative=True),
+    "veo3.1_fast": _model(_VEO_RATIOS, (4, 6, 8), negative=True),
     "kling3.0_pro": _model(
         ("1920:1080", "1080:1920", "1440:1440"), tuple(range(3, 16)), seed=False
     ),
@@ -77,7 +81,18 @@ MODELS: dict[str, dict[str, dict[str, Any]]] = {
     ),
     "seedance2_fast": _model(_SEEDANCE_RATIOS, ("auto", *range(4, 16)), references=True),
 }
+MODELS["gen4_image"] = {
+    # runwayml 5.24.0 `Gen4Image`: promptText, ratio required; seed, referenceImages.
+    "text_to_image": {
+        "model": str,
+        "promptText": str,
+        "ratio": images.RUNWAY_RATIOS,
+        "seed": int,
+        "referenceImages": "references",
+    }
+}
 REQUIRED = {
+    "text_to_image": ("model", "promptText", "ratio"),
     "text_to_video": ("model", "promptText", "ratio"),
     "image_to_video": ("model", "promptImage"),
 }
@@ -94,7 +109,10 @@ def handle(fake: FakeProvider, request: Request) -> Response:
     if path.startswith("/runway-media/"):
         return _media(fake, request)
     rest = path.removeprefix("/runway")
-    if rest in ("/v1/text_to_video", "/v1/image_to_video") and request.method == "POST":
+    if (
+        rest in ("/v1/text_to_video", "/v1/image_to_video", "/v1/text_to_image")
+        and request.method == "POST"
+    ):
         kind = "submit"
     elif rest == "/v1/uploads" and request.method == "POST":
         kind = "upload-start"
@@ -216,6 +234,8 @@ def _task(fake: FakeProvider, job: Any) -> dict[str, Any]:
             "failureCode": "SAFETY.INPUT.TEXT",
             "cost": {"credits": 0},
         }
+    if job.extra.get("endpoint") == "text_to_image":
+        return task | {"status": "SUCCEEDED", "output": [images.runway_output(fake, job)]}
     name = f"runway/{job.id}.mp4"
     with fake.lock:
         if name not in fake.files:

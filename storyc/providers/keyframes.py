@@ -1,0 +1,483 @@
+"""Keyframe stills: the image renderers and `keyframes_to_dir`, on the clips' own engine.
+
+A keyframe is planned as a `Clip` (`storyc.plan.keyframes`), so `render_plan` drives it: the
+cache first, then a journal claim, `sending` the moment before the paid create leaves, the job
+id attached before anything waits, an unanswered create left `uncertain` (never sent again on
+a guess), and the approval hook before anything is paid. Only the cache differs: stills are
+PNG files, checked with Pillow, in `<cache>/keyframes/`; the journal is the clips' one.
+
+Renderers (each implements `storyc.providers.base.Renderer` for keyframe clips):
+- `fal`: the queue, as `FalRenderer` speaks it, app `fal-ai/flux-1/dev`; the result is
+  `{"images": [{"url", "width", "height", "content_type"}]}`;
+- `runway`: `POST /v1/text_to_image` (runwayml 5.24.0 `Gen4Image`: `model`, `promptText`,
+  `ratio`, `seed`), then `GET /v1/tasks/{id}` as for videos; `output[0]` is the still's URL;
+- `openai`: `POST {OPENAI_BASE_URL}/images/generations` (`model`, `prompt`, `n`, `size`,
+  `quality`, `output_format`): synchronous, the answer carries `data[0].b64_json` (or `url`),
+  kept until `download` writes it; a lost answer is uncertain (OpenAI cannot list images);
+- `preview`: a composed card drawn with Pillow, free and offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import os
+import secrets
+import shutil
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from storyc.errors import StorycError
+from storyc.plan.capabilities import parse_size
+from storyc.plan.keyframes import KeyframePlan, keyframe_name
+from storyc.plan.schema import Clip
+from storyc.probe import MediaInfo, ProbeError
+from storyc.providers.base import JobStatus, Renderer, SendingHook, Submitted, nothing_to_record
+from storyc.providers.cache import ClipCache, cache_dir_for
+from storyc.providers.errors import CreateUncertain, JobRejected
+
+KEYFRAMES_DIR = "keyframes"
+
+
+def image_problem(path: Path) -> str | None:
+    """None when `path` is a whole image Pillow can decode, else what is wrong."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except Exception as exc:  # Pillow raises many kinds for a cut or foreign file
+        return f"not a whole image ({type(exc).__name__})"
+    return None
+
+
+class KeyframeCache(ClipCache):
+    """Finished stills keyed by keyframe id: `<cache>/keyframes/<id>.png`, whole or absent."""
+
+    def path_for(self, clip_id: str) -> Path:
+        return super().path_for(clip_id).with_suffix(".png")
+
+    def lookup(self, clip_id: str) -> Path | None:
+        path = self.path_for(clip_id)
+        if not path.is_file():
+            return None
+        if image_problem(path) is None:
+            return path
+        with contextlib.suppress(OSError):
+            os.replace(path, path.with_name(path.name + ".invalid"))
+        return None
+
+    def new_temp(self, clip_id: str) -> Path:
+        self.ensure()
+        self.path_for(clip_id)
+        while True:
+            path = self.root / f".{clip_id}.{secrets.token_hex(6)}.png.part"
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            os.close(fd)
+            return path
+
+    def store(self, clip_id: str, source: Path) -> tuple[Path, MediaInfo]:
+        problem = image_problem(source)
+        if problem is not None:
+            raise ProbeError(f"the keyframe is {problem}")
+        target = self.path_for(clip_id)
+        with open(source, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(source, target)
+        return target, None  # type: ignore[return-value]  # a still has no media facts
+
+
+# --- renderers ----------------------------------------------------------------------------
+
+
+class FalImageRenderer:
+    """fal's queue for an image app: submit and follow as for videos, the result an image."""
+
+    name = "fal"
+    paid = True
+    reconciles = False
+
+    def __init__(self, **kwargs: Any):
+        from storyc.providers.fal import FalRenderer
+
+        self._fal = FalRenderer(**kwargs)
+        self.poll_interval_s = self._fal.poll_interval_s
+        self._urls: dict[str, str] = {}
+
+    async def aclose(self) -> None:
+        await self._fal.aclose()
+
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
+        app = clip.request["app"]
+        sending()
+        queued = await self._fal._http.json(
+            "POST",
+            f"{self._fal.queue_url}/{app}",
+            json=clip.request["input"],
+            idempotent=False,
+            clip=clip.stem,
+        )
+        request_id = queued.get("request_id")
+        if not isinstance(request_id, str) or not request_id:
+            raise CreateUncertain(self.name, "the queue answer carried no request_id")
+        base = f"{self._fal.queue_url}/{'/'.join(app.split('/')[:2])}/requests/{request_id}"
+        state = {
+            "app_id": app,
+            "status_url": _string(queued.get("status_url")) or f"{base}/status",
+            "response_url": _string(queued.get("response_url")) or base,
+        }
+        return Submitted(job_id=request_id, state=state)
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        return None
+
+    async def status(self, clip: Clip, job: Submitted) -> JobStatus:
+        body = await self._fal._http.json("GET", (job.state or {})["status_url"], clip=clip.stem)
+        state = body.get("status")
+        if state == "IN_PROGRESS":
+            return JobStatus(state="in_progress", retry_after_s=self.poll_interval_s)
+        if state != "COMPLETED":
+            return JobStatus(state="queued", retry_after_s=self.poll_interval_s)
+        try:
+            self._urls[job.job_id] = await self._result_url(clip, job)
+        except JobRejected as rejected:
+            return JobStatus(state="failed", error=rejected.provider_message)
+        return JobStatus(state="completed", progress=100.0)
+
+    async def download(self, clip: Clip, job: Submitted, destination: Path) -> None:
+        url = self._urls.pop(job.job_id, None) or await self._result_url(clip, job)
+        await self._fal._http.download(
+            url, destination, clip=clip.stem, accept="image/*", problem_of=image_problem
+        )
+
+    async def _result_url(self, clip: Clip, job: Submitted) -> str:
+        result = await self._fal._http.json(
+            "GET", (job.state or {})["response_url"], clip=clip.stem
+        )
+        images = result.get("images")
+        first = images[0] if isinstance(images, list) and images else None
+        url = first.get("url") if isinstance(first, dict) else None
+        if not isinstance(url, str) or not url:
+            raise JobRejected(self.name, "the result carried no image", clip.stem)
+        return url
+
+
+class RunwayImageRenderer:
+    """Runway's `text_to_image`, followed through `/v1/tasks/{id}` like a video task."""
+
+    name = "runway"
+    paid = True
+    reconciles = False
+
+    def __init__(self, **kwargs: Any):
+        from storyc.providers.runway import RunwayRenderer
+
+        self._runway = RunwayRenderer(**kwargs)
+        self.poll_interval_s = self._runway.poll_interval_s
+
+    async def aclose(self) -> None:
+        await self._runway.aclose()
+
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
+        path = clip.request["path"]
+        sending()
+        created = await self._runway._http.json(
+            "POST",
+            f"{self._runway.base_url}{path}",
+            json=clip.request["body"],
+            idempotent=False,
+            clip=clip.stem,
+        )
+        task_id = created.get("id")
+        if not isinstance(task_id, str) or not task_id:
+            raise CreateUncertain(self.name, "the answer carried no task id")
+        return Submitted(job_id=task_id, state={"endpoint": path})
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        return None
+
+    async def status(self, clip: Clip, job: Submitted) -> JobStatus:
+        return await self._runway.status(clip, job)
+
+    async def download(self, clip: Clip, job: Submitted, destination: Path) -> None:
+        url = self._runway._video_urls.pop(job.job_id, None)
+        if url is None:
+            url = self._runway._output_url(await self._runway._task(clip, job), clip)
+        await self._runway._http.download(
+            url, destination, clip=clip.stem, accept="image/*", problem_of=image_problem
+        )
+
+
+class OpenAIImageRenderer:
+    """The OpenAI-shaped images endpoint: one synchronous create that answers with the still."""
+
+    name = "openai"
+    paid = True
+    reconciles = False
+    """The images endpoint keeps no job to look up: a lost answer stays uncertain."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        policy: Any = None,
+        transport: Any = None,
+        **_: Any,
+    ):
+        from storyc.providers.errors import read_key
+        from storyc.providers.http import ProviderHTTP
+        from storyc.providers.openai import BASE_URL_ENV, DEFAULT_BASE_URL, KEY_ENV
+
+        key = read_key(self.name, KEY_ENV, api_key)
+        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        self._http = ProviderHTTP(
+            self.name,
+            auth_headers={"Authorization": f"Bearer {key}"},
+            trusted_origins=[self.base_url],
+            secrets=[key],
+            policy=policy,
+            transport=transport,
+        )
+        self.poll_interval_s = 0.05
+        self._results: dict[str, dict[str, Any]] = {}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
+        sending()
+        answer = await self._http.json(
+            "POST",
+            f"{self.base_url}{clip.request['path']}",
+            json=clip.request["body"],
+            idempotent=False,
+            clip=clip.stem,
+        )
+        data = answer.get("data")
+        first = data[0] if isinstance(data, list) and data else None
+        if not isinstance(first, dict) or not (first.get("b64_json") or first.get("url")):
+            raise CreateUncertain(self.name, "the answer carried no image")
+        created = answer.get("created")
+        job_id = f"img-{created}-{hashlib.sha256(repr(first).encode()).hexdigest()[:12]}"
+        self._results[job_id] = first
+        return Submitted(job_id=job_id, state={"created": str(created)})
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        return None
+
+    async def status(self, clip: Clip, job: Submitted) -> JobStatus:
+        if job.job_id in self._results:
+            return JobStatus(state="completed", progress=100.0)
+        # A run that was killed after paying: the still came in that run's answer only.
+        return JobStatus(
+            state="failed",
+            error="the image came in an answer an earlier, interrupted run did not keep; "
+            "run again with --force to make it anew",
+        )
+
+    async def download(self, clip: Clip, job: Submitted, destination: Path) -> None:
+        first = self._results[job.job_id]
+        if first.get("b64_json"):
+            try:
+                destination.write_bytes(base64.b64decode(first["b64_json"], validate=True))
+            except (binascii.Error, ValueError) as exc:
+                raise JobRejected(self.name, "the image was not valid base64", clip.stem) from exc
+        else:
+            await self._http.download(
+                str(first["url"]), destination, clip=clip.stem, problem_of=image_problem
+            )
+
+
+class PreviewImageRenderer:
+    """A free placeholder still: the shot's number, label, camera and action on a card."""
+
+    name = "preview"
+    paid = False
+    reconciles = False
+    poll_interval_s = 0.01
+
+    def __init__(self, **_: Any):
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+    async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
+        sending()
+        return Submitted(job_id=f"card-{clip.id}")
+
+    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
+        return None
+
+    async def status(self, clip: Clip, job: Submitted) -> JobStatus:
+        return JobStatus(state="completed", progress=100.0)
+
+    async def download(self, clip: Clip, job: Submitted, destination: Path) -> None:
+        await asyncio.to_thread(draw_card, clip, destination)
+
+
+def draw_card(clip: Clip, destination: Path) -> None:
+    """A composed card: a graded backdrop (seeded by the shot), a frame line, the shot's
+    number and label, and its camera and action, at the keyframe's size."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = parse_size(clip.size) or (1280, 720)
+    seed = int(hashlib.sha256(clip.id.encode()).hexdigest()[:6], 16)
+    top = (30 + seed % 40, 40 + (seed >> 8) % 50, 70 + (seed >> 16) % 60)
+    image = Image.new("RGB", (width, height), top)
+    draw = ImageDraw.Draw(image)
+    for y in range(height):  # a vertical grade, darker at the bottom
+        shade = 1.0 - 0.55 * y / max(1, height - 1)
+        draw.line([(0, y), (width, y)], fill=tuple(int(c * shade) for c in top))
+    draw.line([(0, int(height * 0.62)), (width, int(height * 0.62))], fill=(90, 90, 90), width=2)
+    margin = max(8, width // 24)
+    draw.rectangle([margin, margin, width - margin, height - margin], outline=(200, 200, 200))
+    font = ImageFont.load_default(size=max(12, height // 14))
+    small = ImageFont.load_default(size=max(10, height // 28))
+    shot = clip.shots[0]
+    draw.text(
+        (margin * 2, margin * 2), f"{shot.index:02d} {shot.label or ''}", fill="white", font=font
+    )
+    lines = [
+        f"camera: {shot.camera}" if shot.camera else "",
+        f"action: {shot.action}" if shot.action else "",
+    ]
+    y = int(height * 0.68)
+    for line in filter(None, lines):
+        for part in textwrap.wrap(line, width=max(20, width // max(6, height // 50)))[:2]:
+            draw.text((margin * 2, y), part, fill=(230, 230, 230), font=small)
+            y += int(small.size * 1.4)
+    image.save(destination, format="PNG")
+
+
+IMAGE_RENDERERS: dict[str, type] = {
+    "preview": PreviewImageRenderer,
+    "fal": FalImageRenderer,
+    "runway": RunwayImageRenderer,
+    "openai": OpenAIImageRenderer,
+}
+
+
+def create_image_renderer(name: str, **kwargs: Any) -> Renderer:
+    cls = IMAGE_RENDERERS.get(name)
+    if cls is None:
+        raise StorycError(
+            f"`{name}` makes no keyframes",
+            hint=f"storyc makes keyframes with: {', '.join(IMAGE_RENDERERS)}",
+        )
+    renderer: Renderer = cls(**kwargs)
+    return renderer
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class KeyframeReport:
+    report: Any
+    """The engine's `RenderReport` (keyframes as clips)."""
+    files: list[Path]
+    """`DIR/keyframes/NN-<shot>.png`, in shot order (the shots' own `keyframe:` files too)."""
+
+
+def keyframes_to_dir(
+    plan: KeyframePlan,
+    out_dir: Path,
+    *,
+    story_path: Path,
+    jobs: int = 4,
+    force: bool = False,
+    max_cost: float | None = None,
+    approve: Callable[[Any], None] | None = None,
+    progress: Callable[..., None] | None = None,
+    cache_dir: Path | None = None,
+    renderer: Renderer | None = None,
+    resubmit: Sequence[str] = (),
+    resubmit_uncertain: bool = False,
+) -> KeyframeReport:
+    """Make every planned keyframe (cache, journal, consent, cost guard as for clips) and lay
+    them out as `out_dir/keyframes/NN-<shot>.png`."""
+    from storyc.providers.engine import (
+        _run_plan,
+        render_plan,
+        resubmit_matcher,
+    )
+    from storyc.providers.journal import Journal
+
+    root = Path(cache_dir) if cache_dir is not None else cache_dir_for(story_path)
+    stills = KeyframeCache(root / KEYFRAMES_DIR)
+    stills.ensure()
+    provider = plan.story.provider
+    wants_again = resubmit_matcher(resubmit, all_uncertain=resubmit_uncertain)
+    with Journal.in_folder(root) as journal:
+        run = _run_plan(plan, provider, stills, journal, force, wants_again)  # type: ignore[arg-type]
+        if max_cost is not None and run.cost > max_cost + 1e-9:
+            raise StorycError(
+                f"these keyframes would cost about ${run.cost:.2f}, over --max-cost "
+                f"${max_cost:.2f}; nothing was submitted",
+                hint="raise --max-cost, or make them with `--provider preview`",
+            )
+        active = renderer or create_image_renderer(provider)
+        try:
+            if active.paid and (run.to_pay or run.uncertain):
+                if approve is None:
+                    raise StorycError(
+                        f"making {len(run.to_pay)} keyframe(s) on {provider} costs about "
+                        f"${run.cost:.2f} and nobody approved it; nothing was submitted"
+                    )
+                approve(run)
+        except BaseException:
+            asyncio.run(active.aclose())
+            raise
+
+        async def go() -> Any:
+            try:
+                return await render_plan(
+                    plan,  # type: ignore[arg-type]  # keyframe clips, same engine
+                    active,
+                    cache=stills,
+                    journal=journal,
+                    jobs=jobs,
+                    force=force,
+                    progress=progress,
+                    resubmit=wants_again,
+                )
+            finally:
+                await active.aclose()
+
+        report = asyncio.run(go())
+    target = Path(out_dir) / KEYFRAMES_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    files = []
+    for rendered in report.rendered:
+        name = target / f"{keyframe_name(rendered.clip)}.png"
+        _place(rendered.path, name)
+        files.append(name)
+    for index, source in sorted(plan.own.items()):
+        name = target / f"{index:02d}-own{Path(source).suffix.lower() or '.png'}"
+        with contextlib.suppress(OSError):
+            _place(Path(source), name)
+            files.append(name)
+    return KeyframeReport(report=report, files=sorted(files))
+
+
+def _place(source: Path, target: Path) -> None:
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temp.unlink()
+    shutil.copyfile(source, temp)
+    os.replace(temp, target)
