@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,7 @@ from storyc.language.model import Span, Story
 from storyc.language.parse import ParsedStory, parse_story
 from storyc.plan.capabilities import load_table
 from storyc.plan.planner import finish_plan, group_clips, reference_path, resolve_path
-from storyc.plan.prompt import TemplateProblem, render_prompt
+from storyc.plan.prompt import PromptCache, TemplateProblem, render_prompts
 from storyc.plan.schema import ClipPlan
 from storyc.probe import MediaInfo
 from storyc.sandbox import (
@@ -79,6 +79,9 @@ class Compilation:
     prompts: list[str] = field(default_factory=list)
     policy: ReferencePolicy | None = None
     """Where the story's references were allowed to live (the renderers check again)."""
+    first_frames: dict[int, Path] = field(default_factory=dict)
+    """Shot index -> the fitted keyframe sent as its clip's first frame (`first-frame:
+    keyframes`, `--from-keyframes`; see `storyc.plan.first_frames`)."""
 
     @property
     def has_errors(self) -> bool:
@@ -258,6 +261,8 @@ def analyze_source(
     parsed: ParsedStory | None = None,
     policy: ReferencePolicy | None = None,
     rules: RuleSelection | None = None,
+    first_frames: Mapping[int, Path] | None = None,
+    prompt_cache: PromptCache | None = None,
 ) -> Compilation:
     """Parse, build, check and (if there are no errors) plan and prompt one story.
 
@@ -267,6 +272,9 @@ def analyze_source(
     allowed paths with `storyc.sandbox.policy_for`). `rules` is the lint policy (selected
     rules and `# storyc: ignore[...]` suppressions): when given, `diagnostics` are what it
     lets through, and a story whose remaining diagnostics hold no error is planned.
+    `first_frames` (shot index -> a fitted image storyc wrote, `storyc.plan.first_frames`)
+    are sent as the first frames of those shots' clips. `prompt_cache` keeps rendered
+    prompts between calls (the language server's; `storyc.plan.prompt.render_prompts`).
     """
     with _no_cyclic_gc():
         return _analyze(
@@ -279,6 +287,8 @@ def analyze_source(
             parsed=parsed,
             policy=policy,
             rules=rules,
+            first_frames=first_frames,
+            prompt_cache=prompt_cache,
         )
 
 
@@ -293,6 +303,8 @@ def _analyze(
     parsed: ParsedStory | None = None,
     policy: ReferencePolicy | None = None,
     rules: RuleSelection | None = None,
+    first_frames: Mapping[int, Path] | None = None,
+    prompt_cache: PromptCache | None = None,
 ) -> Compilation:
     parsed = parsed if parsed is not None else parse_story(source, file)
 
@@ -332,16 +344,25 @@ def _analyze(
     offering, problems = resolve_offering(story, table, provider or story.header.provider, file)
     diagnostics += problems
     policy = policy if policy is not None else ReferencePolicy.for_story(file)
-    result = Compilation(file, parsed.source, story, diagnostics, policy=policy)
+    result = Compilation(
+        file,
+        parsed.source,
+        story,
+        diagnostics,
+        policy=policy,
+        first_frames=dict(first_frames or {}),
+    )
     if offering is None:
         result.diagnostics = reported(diagnostics)
         return result
-    facts = reference_facts(_references(story), policy, read_facts)
+    fitted = [(p.absolute(), p.resolve()) for p in (first_frames or {}).values()]
+    facts = reference_facts([*_references(story), *fitted], policy, read_facts)
     diagnostics += check_story_against(story, offering, facts, file)
 
-    drafts = group_clips(story, offering)
+    frames = {index: str(path.absolute()) for index, path in (first_frames or {}).items()}
+    drafts = group_clips(story, offering, frames)
     try:
-        prompts = [render_prompt(d, story, offering, template_dir) for d in drafts]
+        prompts = render_prompts(drafts, story, offering, template_dir, prompt_cache)
     except TemplateProblem as exc:
         diagnostics.append(R.T001.diagnostic(exc.message, Span.point(1, 1), file, help=exc.hint))
         result.diagnostics = reported(diagnostics)
@@ -385,6 +406,7 @@ def compile_file(
     want_plan: bool = True,
     text: str | None = None,
     picks: bool = True,
+    first_frames: Mapping[int, Path] | None = None,
 ) -> Compilation:
     """Read a story file and analyse it as every command does: the lint policy of its
     config file (`rules` replaces it) and its suppressions applied, and the takes the writer
@@ -405,6 +427,7 @@ def compile_file(
         policy=policy,
         rules=rules if rules is not None else selection_for(path),
         want_plan=want_plan,
+        first_frames=first_frames,
     )
     return with_picks(compilation, path) if picks else compilation
 

@@ -19,6 +19,7 @@ from storyc.assemble.stamp import clear_stamp, is_up_to_date, write_stamp
 from storyc.errors import StorycError
 from storyc.plan.schema import ClipPlan
 from storyc.providers.engine import RenderReport
+from storyc.providers.fallback import plan_as_rendered
 
 RenderStep = Callable[[ClipPlan, Path], RenderReport]
 """Render every clip of the plan into the folder (`clips/NN-ID.mp4`); returns the report."""
@@ -60,11 +61,14 @@ def build_film(
             f"the rendered clips are in {out_dir / 'clips'}",
             hint=report.next_step,
         )
-    by_id = {rendered.clip.id: rendered.path for rendered in report.rendered}
-    missing = [clip for clip in plan.clips if clip.id not in by_id]
+    # By number: with fallbacks (`provider: runway, fal`) a clip may come from another
+    # provider's plan, under its own id; the film is made from the clips as rendered.
+    plan = plan_as_rendered(plan, report)
+    by_index = {rendered.clip.index: rendered.path for rendered in report.rendered}
+    missing = [clip for clip in plan.clips if clip.index not in by_index]
     if missing:
         raise StorycError(f"clip {missing[0].index} was not rendered, so there is no film")
-    clips = [by_id[clip.id] for clip in plan.clips]
+    clips = [by_index[clip.index] for clip in plan.clips]
 
     film = Film(
         path=out_dir / f"{stem}.mp4",

@@ -193,7 +193,8 @@ def test_a_small_screenplay_reads_as_written() -> None:
         'scene "EXT. DOCK - DAWN" at dock:\n    light: exterior, dawn\n    cut crossfade 1s\n'
         "    note: shot on the pier\n    shot 4s:\n"
     ) in story
-    assert "# FADE OUT. (after the last shot" in story
+    # FADE OUT. after the last shot: the film fades out to black
+    assert story.rstrip().endswith("    shot 4s:\n        action: The sea.\n    cut fade 1s")
 
 
 def test_shot_lengths_follow_the_words_within_the_model() -> None:

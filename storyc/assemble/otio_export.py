@@ -16,6 +16,9 @@ and Final Cut 7 XML adapters convert the timeline as it is:
   only black lends the handles (the gap starts D/2 into black). This is how editors spell
   it: an EDL writes a dissolve to reel `BL` and back, Final Cut 7 XML an `end-black` and a
   `start-black` transition.
+- The film's fade in from black (`ClipPlan.opening`) and out to black (after the last clip)
+  are the same dissolves against a black `Gap` of no length, before the first clip and after
+  the last.
 
 Shots are markers on their clip (named by the shot's label), within the frames the film
 shows. Media paths are relative to the .otio file's folder unless absolute ones are asked
@@ -63,6 +66,7 @@ def build_otio(
         (otio.schema.TrackKind.Audio, "Audio"),
     ):
         track = otio.schema.Track(name=name, kind=kind)
+        track.extend(_edge(otio, placements[0], frames, opening=True))
         for placement in placements:
             first, end = cut_frames(placement)
             head, tail = first - placement.start, placement.end - end
@@ -87,6 +91,7 @@ def build_otio(
             track.append(clip)
             if placement.position < len(placements) - 1:
                 track.extend(_join(otio, placement, placements[placement.position + 1], frames))
+        track.extend(_edge(otio, placements[-1], frames, opening=False))
         result.tracks.append(track)
     return result
 
@@ -189,6 +194,42 @@ def _join(otio: Any, outgoing: Placement, incoming: Placement, frames: Any) -> l
             )
         )
     return items
+
+
+def _edge(otio: Any, placement: Placement, frames: Any, *, opening: bool) -> list[Any]:
+    """The film's fade in from black (before the first clip) or out to black (after the
+    last): a dissolve against a black `Gap` of no length, as between two clips."""
+    count = placement.fade_in if opening else placement.fade_out
+    if not count:
+        return []
+    duration = round(count * 1000 / frames(1).rate)  # the fade's length on the film's frames
+    metadata = {"storyc": {"kind": "fade", "duration_ms": duration}}
+    dissolve = otio.schema.TransitionTypes.SMPTE_Dissolve
+    if opening:
+        return [
+            otio.schema.Gap(
+                name="black", source_range=otio.opentime.TimeRange(frames(0), frames(0))
+            ),
+            otio.schema.Transition(
+                name=f"fade from black {duration} ms",
+                transition_type=dissolve,
+                in_offset=frames(0),
+                out_offset=frames(count),
+                metadata=metadata,
+            ),
+        ]
+    return [
+        otio.schema.Transition(
+            name=f"fade to black {duration} ms",
+            transition_type=dissolve,
+            in_offset=frames(count),
+            out_offset=frames(0),
+            metadata=metadata,
+        ),
+        otio.schema.Gap(
+            name="black", source_range=otio.opentime.TimeRange(frames(count), frames(0))
+        ),
+    ]
 
 
 def _source_frames(placement: Placement, known: tuple[int, ...]) -> int:

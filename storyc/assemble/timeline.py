@@ -11,6 +11,9 @@ Transitions (`Clip.transition` joins a clip to the next one):
   and the film is D shorter.
 - `fade D` / `dip D`: through black; this clip fades out over its last D/2 and the next fades
   in over its first D/2; the length does not change.
+
+At the film's edges (`ClipPlan.opening`, the last clip's `transition`), a `fade D` fades the
+first clip in from black over its first D, and the last clip out to black over its last D.
 """
 
 from __future__ import annotations
@@ -117,11 +120,15 @@ def build_timeline(plan: ClipPlan, sources: list[Path], fps: Fraction) -> Timeli
         elif previous is not None and previous.kind in ("fade", "dip"):
             whole = ms_to_frames(previous.duration, fps)
             fade_in = whole - whole // 2
+        elif position == 0 and plan.opening.kind == "fade":
+            fade_in = ms_to_frames(plan.opening.duration, fps)  # the film opens from black
         transition = clip.transition
         if position < last and transition.kind == "crossfade":
             crossfade_out = end - bounds[position + 1][0]
         elif position < last and transition.kind in ("fade", "dip"):
             fade_out = ms_to_frames(transition.duration, fps) // 2
+        elif position == last and transition.kind == "fade":
+            fade_out = ms_to_frames(transition.duration, fps)  # the film ends on black
         if max(crossfade_in, fade_in) + max(crossfade_out, fade_out) > frames:
             raise StorycError(
                 f"the transitions around clip {clip.index} are longer than the clip itself "

@@ -312,7 +312,8 @@ S113 = Rule(
     "bad-header-value",
     E,
     "A header value of the wrong shape (a number that is not one, "
-    "`clips:` other than `packed` or `per-shot`, a size that is not `WxH`).",
+    "`clips:` other than `packed` or `per-shot`, `first-frame:` other than `keyframes`, "
+    "a size that is not `WxH`).",
     "fps: twenty-four",
     "fps: 24",
 )
@@ -373,7 +374,9 @@ P202 = Rule(
     "P202",
     "unknown-provider",
     E,
-    "A provider storyc cannot render on.",
+    "A provider storyc cannot render on. `provider:` may list fallbacks in order "
+    "(`provider: runway, fal`: a clip runway refuses goes to fal); every name in the list "
+    "must be a paid provider, listed once.",
     "provider: pika",
     "provider: openai",
 )
@@ -616,9 +619,11 @@ C303 = Rule(
     "C303",
     "dangling-transition",
     W,
-    "A transition with no shot after it (or before it): nothing to join.",
+    "A transition with no shot after it (or before it): nothing to join. Only a `fade` may "
+    "stand there: before the story's first shot it fades the film in from black, after its "
+    "last shot it fades the film out to black.",
     "    shot 4s:\n        action: x\n    cut crossfade 1s\n# the end of the story",
-    "    shot 4s:\n        action: x",
+    "    shot 4s:\n        action: x\n    fade 1s\n# the end of the story: fade to black",
 )
 
 C304 = Rule(

@@ -13,6 +13,7 @@ from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
 from storyc.language.model import AUDIO_CUE_KEYS, Span, Story
 from storyc.plan.capabilities import (
+    PREVIEW,
     PROVIDERS,
     CapabilityTable,
     Offering,
@@ -61,7 +62,14 @@ def _text_span(story: Story, key: str) -> Span:
 def resolve_offering(
     story: Story, table: CapabilityTable, provider: str, file: str
 ) -> tuple[Offering | None, list[Diagnostic]]:
-    """Find the offering for the story's model on `provider`, or say why there is none."""
+    """Find the offering for the story's model on `provider`, or say why there is none.
+
+    `provider` may be a fallback list (`runway, fal`): the offering is the first one's, and
+    every other name must be a provider that serves the model too (see `provider_chain`)."""
+    chain = provider_chain(provider)
+    if len(chain) > 1:
+        offering, problems = resolve_offering(story, table, chain[0], file)
+        return offering, problems + _fallback_problems(story, table, chain, file)
     model = story.header.model
     if provider not in PROVIDERS:
         guess = difflib.get_close_matches(provider, PROVIDERS, n=1)
@@ -105,6 +113,77 @@ def resolve_offering(
             )
         ]
     return offering, []
+
+
+def provider_chain(text: str) -> list[str]:
+    """The providers of a `provider:` value or `--provider` option, in order: `runway, fal`
+    is runway first, then fal for the clips runway refuses (see `storyc.providers.fallback`)."""
+    return [name.strip() for name in text.split(",")] if "," in text else [text]
+
+
+def _fallback_problems(
+    story: Story, table: CapabilityTable, chain: list[str], file: str
+) -> list[Diagnostic]:
+    """What is wrong with the names after the first of a fallback list (the first is
+    resolved as a single provider)."""
+    model = story.header.model
+    span = _text_span(story, "provider")
+    found: list[Diagnostic] = []
+    for number, name in enumerate(chain):
+        if name == PREVIEW:
+            found.append(
+                R.P202.diagnostic(
+                    f"`{name}` cannot be in a provider list: a fallback renders the model "
+                    "itself, and the preview only draws a stand-in",
+                    span,
+                    file,
+                    help="render with `provider: preview` alone, or list paid providers",
+                )
+            )
+        elif number == 0:
+            continue  # resolved as a single provider
+        elif not name:
+            found.append(
+                R.P202.diagnostic(
+                    "an empty name in the provider list",
+                    span,
+                    file,
+                    help="name the providers in order, separated by commas: `runway, fal`",
+                )
+            )
+        elif name in chain[:number]:
+            found.append(
+                R.P202.diagnostic(
+                    f"`{name}` is listed twice in the provider list",
+                    span,
+                    file,
+                    help="name each provider once, in the order to try them",
+                )
+            )
+        elif name not in PROVIDERS:
+            paid = [p for p in PROVIDERS if p != PREVIEW]
+            guess = difflib.get_close_matches(name, paid, n=1)
+            found.append(
+                R.P202.diagnostic(
+                    f"storyc cannot render on `{name}` (in the provider list)"
+                    + (f"; did you mean `{guess[0]}`?" if guess else ""),
+                    span,
+                    file,
+                    help=f"providers: {', '.join(paid)}",
+                )
+            )
+        elif model in table.models() and table.offering(name, model) is None:
+            where = ", ".join(table.providers_for(model))
+            found.append(
+                R.P203.diagnostic(
+                    f"`{name}` does not serve `{model}`, so it cannot take the clips "
+                    f"`{chain[0]}` refuses",
+                    span,
+                    file,
+                    help=f"`{model}` renders on: {where}",
+                )
+            )
+    return found
 
 
 def check_story_against(

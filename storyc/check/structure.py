@@ -35,10 +35,12 @@ HEADER_KEYS = (
     "clips",
     "takes",
     "avoid",
+    "first-frame",
 )
 PERSON_KEYS = ("look", "voice")
 LOCATION_KEYS = ("look", *CUE_KEYS)
-SCENE_KEYS = CUE_KEYS
+SCENE_KEYS = ("look", *CUE_KEYS)
+"""A scene's `look:` is its own look of its location, over the location's."""
 WORDS_PER_SECOND = 2.5
 MAX_SEED = 2_147_483_647
 
@@ -312,7 +314,38 @@ def _undeclared(name: str, span: Span, declared: list[str], file: str) -> Diagno
 _CUT_INSIDE = re.compile(r"\b(cut to|cuts to|then cut|smash cut|jump cut)\b", re.IGNORECASE)
 
 
+def check_opening(story: Story, file: str) -> Iterator[Diagnostic]:
+    """C303/C304/C305 for a transition before the story's first shot: only a `fade` (from
+    black) may stand there."""
+    opening = story.opening
+    if opening is None:
+        return
+    if not story.shots:
+        yield R.C303.diagnostic("this transition has no shot to join", opening.span, file)
+        return
+    if opening.kind != "fade":
+        yield R.C303.diagnostic(
+            "this transition has no shot before it",
+            opening.span,
+            file,
+            help="remove it, or open on black with `fade 1s`",
+        )
+        return
+    if opening.duration_ms <= 0:
+        yield R.C305.diagnostic("a transition needs a length above zero", opening.span, file)
+        return
+    first = story.shots[0]
+    if opening.duration_ms > first.duration_ms:
+        yield R.C304.diagnostic(
+            f"a {opening.duration_ms / 1000:g} s fade in is longer than the first shot "
+            f"({first.duration_ms / 1000:g} s)",
+            opening.span,
+            file,
+        )
+
+
 def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
+    yield from check_opening(story, file)
     shots = story.shots
     for scene in story.scenes:
         yield from cues_after_last_shot(scene, file)
@@ -372,12 +405,22 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                     "a transition needs a length above zero", transition.span, file
                 )
             is_last = shot.index == len(shots)
+            if is_last and transition.kind == "fade":
+                # The film's end: a fade to black over the last shot.
+                if transition.duration_ms > shot.duration_ms:
+                    yield R.C304.diagnostic(
+                        f"a {transition.duration_ms / 1000:g} s fade out is longer than the last "
+                        f"shot ({shot.duration_ms / 1000:g} s)",
+                        transition.span,
+                        file,
+                    )
+                continue
             if is_last:
                 yield R.C303.diagnostic(
                     "this transition has no shot after it",
                     transition.span,
                     file,
-                    help="remove it, or add a shot after it",
+                    help="remove it, add a shot after it, or end on black with `fade 1s`",
                 )
                 continue
             following = shots[shot.index]  # shot.index is 1-based: this is the next shot

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from storyc.cli.first_frames import FromKeyframesOption, compile_for_render
 from storyc.cli.options import (
     AllowPathOption,
     JobsOption,
@@ -26,7 +27,7 @@ from storyc.cli.options import (
     ResubmitUncertainOption,
     YesOption,
 )
-from storyc.cli.shared import compile_or_exit, default_out_dir, the_story
+from storyc.cli.shared import default_out_dir, the_story
 from storyc.errors import UsageError
 from storyc.terminal import labelled, plain
 
@@ -65,6 +66,7 @@ def register(app: typer.Typer) -> None:
                 "relative to it), for editing tools that cannot resolve relative ones.",
             ),
         ] = False,
+        from_keyframes: FromKeyframesOption = False,
     ) -> None:
         """Compile, render and assemble FILE into DIR/NAME.mp4, NAME.srt and NAME.otio.
 
@@ -92,6 +94,7 @@ def register(app: typer.Typer) -> None:
             resubmit_uncertain=resubmit_uncertain,
             allow_paths=allow_path or (),
             absolute_paths=absolute_paths,
+            from_keyframes=from_keyframes,
         )
 
 
@@ -109,19 +112,25 @@ def build_story_film(
     resubmit_uncertain: bool = False,
     allow_paths: Sequence[Path] = (),
     absolute_paths: bool = False,
+    from_keyframes: bool = False,
 ) -> Path:
     """The whole `build` command (compile, then `storyc.pipeline.build_film` with the
     terminal's approval, bars and lines); returns the film's path."""
     from storyc.assemble import RichAssemblyProgress
+    from storyc.cli.fallback_view import chain_of, compile_chain, render_chain_in_terminal
     from storyc.cli.progress_view import render_in_terminal
     from storyc.cli.takes_view import render_every_take
     from storyc.pipeline import build_film
     from storyc.probe import ffmpeg_exe
 
     ffmpeg_exe()  # no ffmpeg: one clear message before anything starts
-    compilation = compile_or_exit(file, provider, allow_paths=allow_paths)
+    compilation = compile_for_render(
+        file, provider, out_dir, allow_paths=allow_paths, from_keyframes=from_keyframes
+    )
     plan = compilation.plan
     assert plan is not None
+    chain = chain_of(compilation, provider)
+    plans = compile_chain(file, compilation, chain) if len(chain) > 1 else [plan]
 
     def render(plan: ClipPlan, out_dir: Path) -> RenderReport:
         options = dict(
@@ -137,6 +146,8 @@ def build_story_film(
         # A story with takes: every take first (one cost prompt for them all), to DIR/takes/;
         # the film then uses each clip's picked take (take 1 unless `storyc pick` chose).
         render_every_take(file, compilation, out_dir, console, **options)
+        if len(chain) > 1:  # `provider: runway, fal`: a clip runway refuses goes to fal
+            return render_chain_in_terminal(plans, out_dir, console=console, **options)
         return render_in_terminal(plan, out_dir, console=console, **options)
 
     with RichAssemblyProgress(console) as progress:

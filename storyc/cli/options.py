@@ -19,7 +19,8 @@ ProviderOption = Annotated[
         "-p",
         metavar="NAME",
         help="Use this provider instead of the story header's (preview: free and offline; "
-        "openai, fal, prodia: paid, need a key).",
+        "openai, fal, prodia, runway: paid, need a key). A list (runway,fal) renders on the "
+        "first and sends a clip it refuses to the next.",
     ),
 ]
 JobsOption = Annotated[

@@ -265,6 +265,14 @@ def approval(con: Console, plan: ClipPlan, yes: bool) -> Approval:
         if not run.to_pay:
             return
         show_cost(con, plan, run.cached, run.in_flight, run.to_pay, run.cost, run.provider)
+        if run.worst_cost is not None:
+            con.print(
+                plain(
+                    f"With fallbacks: ${run.cost:.2f} .. ${run.worst_cost:.2f} (a clip "
+                    f"{run.provider} refuses goes to {', then '.join(run.fallbacks)}).",
+                    "bold",
+                )
+            )
         show_uploads(con, run.uploads, run.provider)
         _consent(con, run.cost, len(run.to_pay), yes)
 

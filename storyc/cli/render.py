@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from storyc.cli.first_frames import FromKeyframesOption, compile_for_render
 from storyc.cli.options import (
     AllowPathOption,
     JobsOption,
@@ -18,7 +19,7 @@ from storyc.cli.options import (
     ResubmitUncertainOption,
     YesOption,
 )
-from storyc.cli.shared import compile_or_exit, default_out_dir
+from storyc.cli.shared import default_out_dir
 from storyc.errors import StorycError, UsageError
 
 
@@ -37,6 +38,7 @@ def register(app: typer.Typer) -> None:
         resubmit: ResubmitOption = None,
         resubmit_uncertain: ResubmitUncertainOption = False,
         allow_path: AllowPathOption = None,
+        from_keyframes: FromKeyframesOption = False,
     ) -> None:
         """Render every clip to DIR/clips/NN-ID.mp4 (and write DIR/plan.json).
 
@@ -47,6 +49,7 @@ def register(app: typer.Typer) -> None:
         and never paid for twice; a run that was interrupted picks up its jobs where they
         were. Exit status: 0 all clips rendered, 1 a clip failed or the story has errors.
         """
+        from storyc.cli.fallback_view import chain_of, compile_chain, render_chain_in_terminal
         from storyc.cli.progress_view import render_in_terminal
         from storyc.cli.takes_view import render_every_take
         from storyc.probe import ffmpeg_exe
@@ -54,7 +57,13 @@ def register(app: typer.Typer) -> None:
         if jobs < 1:
             raise UsageError(f"--jobs must be at least 1, not {jobs}")
         ffmpeg_exe()  # no ffmpeg: one clear message before anything starts
-        compilation = compile_or_exit(file, provider, allow_paths=allow_path)
+        compilation = compile_for_render(
+            file,
+            provider,
+            out or default_out_dir(file),
+            allow_paths=allow_path,
+            from_keyframes=from_keyframes,
+        )
         assert compilation.plan is not None
         console = Console(stderr=True)
         options = dict(
@@ -69,9 +78,16 @@ def register(app: typer.Typer) -> None:
         )
         # A story with takes: every take first (one cost prompt for them all), to DIR/takes/.
         render_every_take(file, compilation, out or default_out_dir(file), console, **options)
-        report = render_in_terminal(
-            compilation.plan, out or default_out_dir(file), console=console, **options
-        )
+        chain = chain_of(compilation, provider)
+        if len(chain) > 1:  # `provider: runway, fal`: a clip runway refuses goes to fal
+            plans = compile_chain(file, compilation, chain)
+            report = render_chain_in_terminal(
+                plans, out or default_out_dir(file), console=console, **options
+            )
+        else:
+            report = render_in_terminal(
+                compilation.plan, out or default_out_dir(file), console=console, **options
+            )
         if not report.ok:
             count = len(report.failures)
             raise StorycError(

@@ -37,7 +37,11 @@ def render_every_take(
     assert plan is not None
     # The takes are derived from the plan as compiled, before the writer's picks.
     unpicked = compile_file(
-        file, provider=plan.story.provider, policy=compilation.policy, picks=False
+        file,
+        provider=plan.story.provider,
+        policy=compilation.policy,
+        picks=False,
+        first_frames=compilation.first_frames,
     )
     if unpicked.plan is None or unpicked.story is None:
         return None

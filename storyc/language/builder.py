@@ -30,16 +30,17 @@ from storyc.language.model import (
     Span,
     Story,
     Transition,
+    built,
 )
 from storyc.units import parse_duration
 
 
 def _token_span(token: Token) -> Span:
-    return Span(
-        line=token.line or 1,
-        column=token.column or 1,
-        end_line=token.end_line or token.line or 1,
-        end_column=token.end_column or (token.column or 1) + len(token),
+    return Span.at(
+        token.line or 1,
+        token.column or 1,
+        token.end_line or token.line or 1,
+        token.end_column or (token.column or 1) + len(token),
     )
 
 
@@ -97,7 +98,8 @@ def _references(text: str, span: Span) -> tuple[Reference, ...]:
     for match in NAME_REFERENCE.finditer(text):
         name = match.group(1)
         column = span.column + match.start()
-        found.append(Reference(name=name, span=Span.point(span.line, column, len(name) + 1)))
+        point = Span.at(span.line, column, span.line, column + len(name) + 1)
+        found.append(built(Reference, name=name, span=point))
     return tuple(found)
 
 
@@ -116,12 +118,12 @@ class _Builder:
         text = self.lines[line - 1] if line <= len(self.lines) else ""
         column = len(text) - len(text.lstrip(" \t")) + 1
         end = _token_span(last)
-        return Span(line=line, column=column, end_line=end.end_line, end_column=end.end_column)
+        return Span.at(line, column, end.end_line, end.end_column)
 
     def header_line_span(self, line: int) -> Span:
         text = self.lines[line - 1] if line <= len(self.lines) else ""
         column = len(text) - len(text.lstrip(" \t")) + 1
-        return Span(line=line, column=column, end_line=line, end_column=len(text.rstrip()) + 1)
+        return Span.at(line, column, line, len(text.rstrip()) + 1)
 
     def node_span(self, tree: Tree, fallback_line: int) -> Span:
         bounds = _first_last(tree)
@@ -132,11 +134,11 @@ class _Builder:
     # -- lines ------------------------------------------------------------------------------
 
     def pair(self, tree: Tree) -> Property:
-        return Property(**self._pair_fields(tree))
+        return built(Property, **self._pair_fields(tree))
 
     def pair_cue(self, tree: Tree, origin: str = "shot", origin_name: str | None = None) -> Cue:
         """`cue(pair(tree))` without the intermediate `Property` (a shot has many cues)."""
-        return Cue(**self._pair_fields(tree), origin=origin, origin_name=origin_name)  # type: ignore[arg-type]
+        return built(Cue, **self._pair_fields(tree), origin=origin, origin_name=origin_name)
 
     def _pair_fields(self, tree: Tree) -> dict[str, object]:
         key_token = tree.children[0]
@@ -148,12 +150,13 @@ class _Builder:
             text, text_span = str(value), _token_span(value)
         else:
             text = ""
-            text_span = Span.point(key_span.line, key_span.end_column + 1, 0)
-        span = Span(
-            line=key_span.line,
-            column=key_span.column,
-            end_line=text_span.end_line,
-            end_column=max(text_span.end_column, key_span.end_column + 1),
+            column = key_span.end_column + 1
+            text_span = Span.at(key_span.line, column, key_span.line, column)
+        span = Span.at(
+            key_span.line,
+            key_span.column,
+            text_span.end_line,
+            max(text_span.end_column, key_span.end_column + 1),
         )
         return {
             "key": str(key_token),
@@ -165,14 +168,15 @@ class _Builder:
         }
 
     def cue(self, prop: Property, origin: str = "shot", origin_name: str | None = None) -> Cue:
-        return Cue(
+        return built(
+            Cue,
             key=prop.key,
             text=prop.text,
             span=prop.span,
             key_span=prop.key_span,
             text_span=prop.text_span,
             origin=origin,
-            origin_name=origin_name,  # type: ignore[arg-type]
+            origin_name=origin_name,
             references=prop.references,
         )
 
@@ -195,7 +199,8 @@ class _Builder:
         assert text_token is not None
         speaker_span = _token_span(speaker)
         text_span = _token_span(text_token)
-        return DialogueLine(
+        return built(
+            DialogueLine,
             speaker=str(speaker)[1:],
             delivery=delivery,
             text=str(text_token)[1:-1],
@@ -203,7 +208,7 @@ class _Builder:
             speaker_span=speaker_span,
             text_span=text_span,
             references=(
-                Reference(name=str(speaker)[1:], span=speaker_span),
+                built(Reference, name=str(speaker)[1:], span=speaker_span),
                 *_references(str(text_token), text_span),
             ),
         )
@@ -255,6 +260,17 @@ class _Builder:
                     )
                     continue
                 values[prop.key] = value
+            elif prop.key == "first-frame":
+                if value != "keyframes":
+                    self.error(
+                        R.S113,
+                        f"`first-frame` is `keyframes`, not `{value}`",
+                        prop.text_span,
+                        help="`first-frame: keyframes` sends each shot's keyframe as its "
+                        "clip's first frame; a shot's own first frame is `from \"image.png\"`",
+                    )
+                    continue
+                values["first_frame"] = value
             elif prop.key in ("title", "model", "size", "aspect", "style", "provider", "avoid"):
                 values[prop.key] = value
         return Header(**values, properties=tuple(pairs))  # type: ignore[arg-type]
@@ -325,7 +341,8 @@ class _Builder:
             layers.append(presets[preset].cues)
         layers.append(own)
         effective = _fold_cues(layers)
-        shot = Shot(
+        shot = built(
+            Shot,
             index=index,
             scene_index=scene_index,
             label=label,
@@ -343,12 +360,7 @@ class _Builder:
             own_cues=tuple(own),
             cues=tuple(effective),
             dialogue=tuple(dialogue),
-            span=Span(
-                line=header_span.line,
-                column=header_span.column,
-                end_line=end_line,
-                end_column=end_column,
-            ),
+            span=Span.at(header_span.line, header_span.column, end_line, end_column),
             header_span=header_span,
             duration_span=duration_span,
         )
@@ -475,6 +487,7 @@ def build_story(
     preset_by_name = {p.name: p for p in presets}
     scenes: list[Scene] = []
     shot_index = 0
+    opening: Transition | None = between.get(0)
     for scene_number, tree in enumerate(scene_trees, start=1):
         title: str | None = None
         location_name: str | None = None
@@ -485,6 +498,8 @@ def build_story(
         first_token = _first_token(tree)
         header_span = b.header_line_span(first_token.line or 1) if first_token else Span.point(1, 1)
         location_obj: Location | None = None
+        scene_look: str | None = None
+        scene_look_span: Span | None = None
         for child in tree.children:
             if isinstance(child, Token) and child.type == "STRING":
                 title = str(child)[1:-1]
@@ -494,7 +509,14 @@ def build_story(
                 location_name, location_span = str(tok), _token_span(tok)
                 location_obj = location_by_name.get(location_name)
             elif isinstance(child, Tree) and child.data == "pair":
-                scene_cues.append(b.pair_cue(child, "scene", title))
+                cue = b.pair_cue(child, "scene", title)
+                if cue.key == "look":
+                    # The scene's own look of its location: the whole scene's, not a cue
+                    # (two are joined with `; `, as a key written twice anywhere).
+                    scene_look = f"{scene_look}; {cue.text}" if scene_look else cue.text
+                    scene_look_span = scene_look_span or cue.span
+                else:
+                    scene_cues.append(cue)
             elif isinstance(child, Tree) and child.data == "shot":
                 shot_index += 1
                 shot, _ = b.shot(
@@ -508,22 +530,22 @@ def build_story(
                     transitions[-1] = transition
                 elif scenes and scenes[-1].shots:
                     scenes[-1] = _ending_with(scenes[-1], transition)
+                elif shot_index == 0 and opening is None:
+                    opening = transition  # before the story's first shot
         end_line, end_column = _end(tree, header_span)
         scenes.append(
-            Scene(
+            built(
+                Scene,
                 index=scene_number,
                 title=title,
                 location=location_name,
                 location_span=location_span,
+                look=scene_look,
+                look_span=scene_look_span,
                 cues=tuple(scene_cues),
                 shots=tuple(shots),
                 transitions=tuple(transitions),
-                span=Span(
-                    line=header_span.line,
-                    column=header_span.column,
-                    end_line=end_line,
-                    end_column=end_column,
-                ),
+                span=Span.at(header_span.line, header_span.column, end_line, end_column),
                 header_span=header_span,
             )
         )
@@ -531,6 +553,8 @@ def build_story(
     for preceding, transition in between.items():
         if 1 <= preceding <= len(scenes) and scenes[preceding - 1].shots:
             scenes[preceding - 1] = _ending_with(scenes[preceding - 1], transition)
+        elif opening is None and not any(scene.shots for scene in scenes[:preceding]):
+            opening = transition  # between scenes that have no shots yet
 
     story = Story(
         path=file,
@@ -540,5 +564,6 @@ def build_story(
         locations=tuple(locations),
         presets=tuple(presets),
         scenes=tuple(scenes),
+        opening=opening,
     )
     return story, b.diagnostics

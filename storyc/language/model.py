@@ -7,13 +7,49 @@ editor tooling. Times are integer milliseconds.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_N = TypeVar("_N", bound=Node)
+_FIELD_DEFAULTS: dict[type[Node], tuple[dict[str, Any], frozenset[str]]] = {}
+_new = object.__new__
+_set = object.__setattr__
+
+
+def built(cls: type[_N], **fields: Any) -> _N:
+    """`cls(**fields)` without pydantic's validation, for the builder, which has already
+    checked every value (and passes tuples, not lists): the same object (fields in their
+    declared order, defaults filled, `model_fields_set` the fields given) at a third of the
+    cost. Untrusted input (a model made by hand, `plan.json`) still goes through `cls(...)`."""
+    known = _FIELD_DEFAULTS.get(cls)
+    if known is None:
+        known = _FIELD_DEFAULTS[cls] = (
+            {
+                name: None if info.is_required() else info.get_default(call_default_factory=True)
+                for name, info in cls.model_fields.items()
+            },
+            frozenset(name for name, info in cls.model_fields.items() if info.is_required()),
+        )
+    defaults, required = known
+    if not required <= fields.keys() or not fields.keys() <= defaults.keys():
+        raise TypeError(f"{cls.__name__}: wrong fields {sorted(fields)}")  # a builder bug
+    values = dict(defaults)
+    values.update(fields)
+    node = _new(cls)
+    _set(node, "__dict__", values)
+    _set(node, "__pydantic_fields_set__", set(fields))
+    _set(node, "__pydantic_extra__", None)
+    _set(node, "__pydantic_private__", None)
+    return node
+
+
+_SPAN_FIELDS = frozenset(("line", "column", "end_line", "end_column"))
 
 
 class Span(Node):
@@ -23,6 +59,20 @@ class Span(Node):
     column: int
     end_line: int
     end_column: int
+
+    @classmethod
+    def at(cls, line: int, column: int, end_line: int, end_column: int) -> Span:
+        """`Span(line=..., ...)` without validation, for positions read from the parser."""
+        span = _new(cls)
+        _set(
+            span,
+            "__dict__",
+            {"line": line, "column": column, "end_line": end_line, "end_column": end_column},
+        )
+        _set(span, "__pydantic_fields_set__", set(_SPAN_FIELDS))
+        _set(span, "__pydantic_extra__", None)
+        _set(span, "__pydantic_private__", None)
+        return span
 
     @classmethod
     def point(cls, line: int, column: int, width: int = 1) -> Span:
@@ -43,6 +93,7 @@ CUE_KEYS: tuple[str, ...] = (
     "sfx",
     "music",
     "grade",
+    "mood",
     "avoid",
     "note",
 )
@@ -137,6 +188,9 @@ class Header(Node):
     takes: int = 1
     avoid: str | None = None
     """The header's `avoid:`: what no clip of the story may show."""
+    first_frame: Literal["keyframes"] | None = None
+    """`first-frame: keyframes`: each shot's keyframe is sent as its clip's first frame
+    (`render`/`build`, like `--from-keyframes`)."""
     properties: tuple[Property, ...] = ()
     """Every header line as written, for spans and for the checker's unknown-key rule."""
 
@@ -223,6 +277,10 @@ class Scene(Node):
     title: str | None
     location: str | None = None
     location_span: Span | None = None
+    look: str | None = None
+    """The scene's own `look:`: how its location looks in this scene (`a wooden dock at
+    dawn, mist on the water`), over the location's `look:` for all of the scene's shots."""
+    look_span: Span | None = None
     cues: tuple[Cue, ...] = ()
     shots: tuple[Shot, ...] = ()
     transitions: tuple[Transition | None, ...] = ()
@@ -240,6 +298,10 @@ class Story(Node):
     locations: tuple[Location, ...] = ()
     presets: tuple[Preset, ...] = ()
     scenes: tuple[Scene, ...] = ()
+    opening: Transition | None = None
+    """A transition written before the story's first shot (at the top level before the first
+    scene, or in the first scene before its first shot). A `fade` there fades the film in
+    from black; any other kind has nothing to join (C303)."""
 
     @property
     def shots(self) -> tuple[Shot, ...]:

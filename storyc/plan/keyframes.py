@@ -27,7 +27,7 @@ from storyc.plan.capabilities import PREVIEW, parse_size
 from storyc.plan.schema import Clip, ClipPlan, PlanHeader
 
 _TABLE_PATH = Path(__file__).resolve().parent / "images.toml"
-_PROMPT_KEYS = ("camera", "lens", "light", "action", "grade")
+_PROMPT_KEYS = ("camera", "lens", "light", "action", "grade", "mood")
 PREVIEW_MODEL = "card"
 
 
@@ -129,7 +129,9 @@ def keyframe_prompt(story: Story, shot_index: int) -> str:
     if story.header.style:
         parts.append(f"Style: {story.header.style}.")
     location = next((loc for loc in story.locations if loc.name == scene.location), None)
-    if location is not None and location.look:
+    if scene.look:
+        parts.append(f"Setting: {scene.look}.")
+    elif location is not None and location.look:
         parts.append(f"Setting: {location.look}.")
     elif scene.title:
         parts.append(f"Setting: {scene.title}.")
@@ -192,8 +194,12 @@ _SLUG = re.compile(r"[^A-Za-z0-9_-]+")
 def keyframe_name(clip: Clip) -> str:
     """`NN-<shot>`: the file name stem under `DIR/keyframes/` (shot number and label)."""
     shot = clip.shots[0]
-    label = _SLUG.sub("-", shot.label or "").strip("-") or "shot"
-    return f"{shot.index:02d}-{label}"
+    return still_stem(shot.index, shot.label)
+
+
+def still_stem(index: int, label: str | None) -> str:
+    """`NN-<shot>` for shot number `index` with `label` (see `keyframe_name`)."""
+    return f"{index:02d}-{_SLUG.sub('-', label or '').strip('-') or 'shot'}"
 
 
 def plan_keyframes(

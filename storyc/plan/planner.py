@@ -145,8 +145,14 @@ def _is_cut(transition: Transition | None) -> bool:
     return transition is None or transition.kind == "cut"
 
 
-def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
+def group_clips(
+    story: Story, offering: Offering, first_frames: Mapping[int, str] | None = None
+) -> list[ClipDraft]:
     """Group shots into clips.
+
+    `first_frames` (shot index -> image path, from `storyc.plan.first_frames`) gives shots
+    without a `from "image"` of their own a first frame (their keyframe, fitted): such a
+    shot starts its own clip, as a shot with `from` does.
 
     `per-shot`: one clip a shot. `packed`: consecutive shots of one scene share a clip while
     it stays within the longest length the model renders, the joins are plain cuts, the
@@ -166,6 +172,7 @@ def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
         current_cameos: set[str] = set()  # the cameos with a file it names, as `cameos_in` counts
         for position, shot in enumerate(scene.shots):
             seed = shot.seed if shot.seed is not None else story.header.seed
+            first_frame = shot.from_image or (first_frames or {}).get(shot.index)
             mentioned: dict[str, None] = {}
             _mentions(shot, mentioned)
             shot_cameos = with_file.intersection(mentioned)
@@ -184,7 +191,7 @@ def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
                 )
                 # A different seed needs its own request, but only where seeds are sent.
                 and (current.seed == seed or not offering.takes_seed)
-                and shot.from_image is None
+                and first_frame is None
                 and (max_cameos is None or len(current_cameos | shot_cameos) <= max_cameos)
             )
             if current is not None and joins_previous:
@@ -198,7 +205,7 @@ def group_clips(story: Story, offering: Offering) -> list[ClipDraft]:
                     scene_title=scene.title or f"Scene {scene.index}",
                     shots=[shot],
                     seed=seed,
-                    input_reference=shot.from_image,
+                    input_reference=first_frame,
                 )
                 drafts.append(current)
                 current_ms = shot.duration_ms
@@ -402,6 +409,7 @@ def finish_plan(
     else:
         film_end = 0
     header = story.header
+    opening = story.opening
     return ClipPlan(
         story=PlanHeader(
             title=header.title or Path(story.path).stem,
@@ -415,6 +423,11 @@ def finish_plan(
             clips=header.clips,
         ),
         clips=tuple(clips),
+        opening=(
+            PlannedTransition(kind="fade", duration=opening.duration_ms, line=opening.span.line)
+            if opening is not None and opening.kind == "fade" and opening.duration_ms > 0
+            else PlannedTransition()
+        ),
         duration=film_end,
         render_seconds=total_render_s,
         cost_usd=round(total_cost, 4),

@@ -1,4 +1,4 @@
-"""Clip drafts to prompt text through sandboxed Jinja2 templates (`templates/<family>.j2`).
+"""Clip drafts to prompt text through Jinja2 templates (a writer's own ones sandboxed).
 
 Pure apart from reading templates. Jinja2 works on the output side only: the story is
 parsed as written, and a template sees plain values (no model objects, no methods).
@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, meta
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from storyc.errors import StorycError
@@ -26,9 +26,9 @@ from storyc.resources import templates_dir
 from storyc.units import seconds_text
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
-_PROMPT_KEYS = ("camera", "lens", "light", "action", "ambient", "sfx", "music", "grade")
+_PROMPT_KEYS = ("camera", "lens", "light", "action", "ambient", "sfx", "music", "grade", "mood")
 """The cues a template sees (`note` never)."""
-_SHAREABLE = ("lens", "light", "grade", "ambient", "music")
+_SHAREABLE = ("lens", "light", "grade", "mood", "ambient", "music")
 """Cues that describe the clip's place rather than one moment: when every shot of a packed
 clip has the same one (a location's light, a preset's ambience), the clip states it once."""
 _MENTION = re.compile(r"\ue000(\d+)\ue001")
@@ -50,18 +50,63 @@ class TemplateProblem(StorycError):
     """A prompt template failed (a user template with a mistake, usually)."""
 
 
+_ENVIRONMENT_OPTIONS = dict(
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    autoescape=False,
+    keep_trailing_newline=False,
+)
+
+
 @cache
-def template_environment(user_dir: str | None = None) -> SandboxedEnvironment:
-    search = [user_dir] if user_dir else []
-    search.append(str(templates_dir()))
+def template_environment(user_dir: str | None = None) -> Environment:
+    """The environment templates are loaded from. A writer's folder (`--templates`) is
+    searched first and everything is then sandboxed; the shipped templates alone are ours,
+    trusted, and run in a plain environment (the sandbox checks every attribute access)."""
+    if user_dir is None:
+        return Environment(loader=FileSystemLoader([str(templates_dir())]), **_ENVIRONMENT_OPTIONS)
     return SandboxedEnvironment(
-        loader=FileSystemLoader(search),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-        keep_trailing_newline=False,
+        loader=FileSystemLoader([user_dir, str(templates_dir())]), **_ENVIRONMENT_OPTIONS
     )
+
+
+class _Values:
+    """A context value as attributes: `shot.camera` is found by `getattr` at once, where a
+    dict makes Jinja2 raise and catch an AttributeError before it tries `shot["camera"]`.
+    Given to the shipped templates only; a writer's template sees the plain dicts."""
+
+    __slots__ = ("__dict__",)
+
+    def __init__(self, values: dict[str, object]):
+        self.__dict__ = values
+
+    def __bool__(self) -> bool:
+        return bool(self.__dict__)
+
+
+def _as_attributes(values: dict[str, object]) -> dict[str, object]:
+    """The context with every nested dict (a shot, a dialogue line, `shared`) as `_Values`."""
+    return {
+        key: _attribute_value(value) if type(value) in _NESTED else value
+        for key, value in values.items()
+    }
+
+
+_NESTED = (dict, list)
+
+
+def _attribute_value(value: object) -> object:
+    if type(value) is dict:
+        return _Values(
+            {
+                key: _attribute_value(item) if type(item) in _NESTED else item
+                for key, item in value.items()
+            }
+        )
+    if type(value) is list:
+        return [_attribute_value(item) if type(item) in _NESTED else item for item in value]
+    return value
 
 
 class _Cast:
@@ -132,6 +177,7 @@ def prompt_context(
     cast = cast or _Cast(story, offering, draft.cameo_names)
     scene = story.scenes[draft.scene_index - 1]
     location = next((loc for loc in story.locations if loc.name == scene.location), None)
+    look = scene.look or (location.look if location else None)  # the scene's own look wins
     shots = []
     offset = 0
     for number, shot in enumerate(draft.shots, start=1):
@@ -169,7 +215,7 @@ def prompt_context(
     return {
         "title": story.header.title,
         "style": _sentence_case(story.header.style) if story.header.style else None,
-        "world": _sentence_case(cast.text(location.look)) if location and location.look else None,
+        "world": _sentence_case(cast.text(look)) if look else None,
         "shared": shared,
         "scene": draft.scene_title,
         "image_to_video": draft.input_reference is not None,
@@ -213,10 +259,80 @@ def render_shot_prompts(
     ]
 
 
+PromptCache = dict[tuple[object, ...], tuple[str, list[str]]]
+"""Rendered prompts (and shot prompts) by `prompt_inputs`, kept by the language server."""
+
+
+def story_prompt_inputs(story: Story, offering: Offering, template_dir: Path | None) -> tuple:
+    """What of the story, besides a clip's own shots, can change any prompt: the header,
+    the people (look, voice), the locations' looks, the model and the template folder.
+    Keep it in step with `prompt_context` and `_Cast`: a value they read must be here or
+    in `prompt_inputs`, or a cached prompt would be stale (`tests/test_incremental.py`
+    compares cached and uncached analyses)."""
+    people = tuple(
+        (name, type(p).__name__, p.look, p.voice) for name, p in story.declared_names().items()
+    )
+    places = tuple((loc.name, loc.look) for loc in story.locations)
+    return (repr(story.header), people, places, repr(offering), str(template_dir))
+
+
+def prompt_inputs(draft: ClipDraft, story: Story) -> tuple:
+    """What of one clip its prompt is made from (no spans, no indices: a clip that only
+    moved renders the same). Paired with `story_prompt_inputs`."""
+    scene = story.scenes[draft.scene_index - 1]
+    shots = tuple(
+        (
+            shot.label,
+            shot.duration_ms,
+            tuple((cue.key, cue.text) for cue in shot.cues),
+            tuple((line.speaker, line.delivery, line.text) for line in shot.dialogue),
+        )
+        for shot in draft.shots
+    )
+    return (
+        draft.scene_title,
+        scene.location,
+        scene.look,
+        draft.input_reference is not None,
+        tuple(draft.cameo_names),
+        shots,
+    )
+
+
+def render_prompts(
+    drafts: Sequence[ClipDraft],
+    story: Story,
+    offering: Offering,
+    template_dir: Path | None = None,
+    cache: PromptCache | None = None,
+) -> list[str]:
+    """`render_prompt` for each draft; with `cache`, a clip whose inputs were rendered before
+    (`prompt_inputs`) takes that text (and its shot prompts) instead. Entries not used by
+    this call are dropped from `cache`, so it holds one story's prompts."""
+    if cache is None:
+        return [render_prompt(d, story, offering, template_dir) for d in drafts]
+    common = story_prompt_inputs(story, offering, template_dir)
+    used: PromptCache = {}
+    prompts = []
+    for draft in drafts:
+        key = (common, prompt_inputs(draft, story))
+        found = used.get(key) or cache.get(key)
+        if found is None:
+            text = render_prompt(draft, story, offering, template_dir)
+            found = (text, list(draft.shot_prompts))
+        else:
+            draft.shot_prompts = list(found[1])
+        used[key] = found
+        prompts.append(found[0])
+    cache.clear()
+    cache.update(used)
+    return prompts
+
+
 _READS_SHARED: WeakKeyDictionary[Template, bool] = WeakKeyDictionary()
 
 
-def _reads_shared(env: SandboxedEnvironment, template: Template) -> bool:
+def _reads_shared(env: Environment, template: Template) -> bool:
     """Whether the template says `shared` (a template written before it existed keeps every
     cue in its shots, so nothing is lost). Known once per loaded template."""
     if template not in _READS_SHARED:
@@ -233,6 +349,8 @@ def _render(draft: ClipDraft, story: Story, offering: Offering, template_dir: Pa
         template = env.get_template(f"{offering.family}.j2")
         cast = _Cast(story, offering, draft.cameo_names)
         values = prompt_context(draft, story, offering, cast, _reads_shared(env, template))
+        if not isinstance(env, SandboxedEnvironment):
+            values = _as_attributes(values)
         text = cast.finish(template.render(values))
     except TemplateError as exc:
         where = getattr(exc, "lineno", None)

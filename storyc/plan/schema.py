@@ -118,7 +118,8 @@ class Clip(Frozen):
     cost_usd: float
     shots: tuple[PlannedShot, ...]
     transition: PlannedTransition = PlannedTransition()
-    """The join from this clip to the next (the last clip's is a cut to the end)."""
+    """The join from this clip to the next. The last clip's is a cut to the end, or a `fade`
+    to black over its last `duration` ms."""
     request: dict[str, Any]
     """Exactly what the provider is sent, as its `build_request` makes it (see
     `storyc.providers.requests`): local files named by placeholders, not inlined."""
@@ -171,6 +172,11 @@ class ClipPlan(Frozen):
     time_unit: Literal["ms"] = "ms"
     story: PlanHeader
     clips: tuple[Clip, ...]
+    opening: PlannedTransition = Field(
+        default=PlannedTransition(), exclude_if=lambda v: v.kind == "cut"
+    )
+    """How the film starts: a cut (absent from plan.json), or a `fade` from black over the
+    first clip's first `duration` ms."""
     duration: int
     """Length of the finished film, ms (crossfades overlap)."""
     render_seconds: int

@@ -110,6 +110,9 @@ class ClipFailure:
     """The job is still recorded as active: running again collects it without paying."""
     uncertain: bool = False
     """A create was sent and never answered: the job may exist (see `--resubmit`)."""
+    rejected: bool = False
+    """The provider refused the clip (`JobRejected`, or its job failed there): another
+    provider may take it (see `storyc.providers.fallback`). Never set with `uncertain`."""
 
     def __str__(self) -> str:
         text = f"{self.location}: clip {self.clip.index:02d} ({self.clip.id}): {self.message}"
@@ -289,6 +292,7 @@ class _Engine:
             location=shot_location(clip),
             job_id=job.job_id if job else None,
             retry_collects=job is not None and keep_job,
+            rejected=isinstance(cause, JobRejected),
         )
         unavailable = isinstance(cause, ProviderUnavailable | CreateUncertain)
         return _ClipFailed(failure, unavailable=unavailable)
@@ -430,7 +434,8 @@ class _Engine:
                 return
             if status.state == "failed":
                 message = status.error or "the provider reported the job as failed"
-                raise self.fail(clip, message, record)
+                refused = JobRejected(self.renderer.name, message)
+                raise self.fail(clip, message, record, cause=refused)
             if not seen_progress and status.state == "in_progress":
                 self.journal.set_status(record.row, "in_progress")
                 seen_progress = True
@@ -623,6 +628,11 @@ class RunPlan:
     cost: float
     uploads: list[Upload]
     """Every local file the clips to pay for send to the provider."""
+    fallbacks: tuple[str, ...] = ()
+    """The providers that take the clips this one refuses, in order (`provider: a, b`)."""
+    worst_cost: float | None = None
+    """With fallbacks: the most the run may cost (every clip to pay refused and rendered
+    again by each fallback); `cost` is the least."""
 
 
 Approval = Callable[[RunPlan], None]

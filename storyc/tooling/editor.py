@@ -354,6 +354,8 @@ def _values_for(key: str, story: Story | None) -> tuple[list[str], str]:
         return list(ASPECTS), "aspect ratio"
     if key == "clips":
         return ["packed", "per-shot"], "how shots become clips"
+    if key == "first-frame":
+        return ["keyframes"], "what each clip starts from"
     if key == "camera":
         return list(CAMERA_MOVES), "camera move"
     if key == "lens":

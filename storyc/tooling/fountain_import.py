@@ -6,7 +6,7 @@ becomes (docs/language.md, "Importing a Fountain screenplay"):
 - the title page's `Title` is the story's `title:`, its other entries a comment;
 - every scene heading is a `scene "HEADING" at PLACE:`; places are declared once as
   `location`s (`INT. DOCK - NIGHT` and `EXT. DOCK - DAY` share `dock`), and INT/EXT and
-  the time of day become the scene's `light:` cue (a scene cannot vary its location's look);
+  the time of day become the scene's `light:` cue (over the location's, as any scene cue);
 - every action paragraph starts a shot, which also carries the dialogue that follows it;
   a shot lasts as long as its words take (dialogue at 2.5 words a second, action at 4), at
   least the model's shortest clip and at most its longest; dialogue that does not fit the
@@ -14,8 +14,10 @@ becomes (docs/language.md, "Importing a Fountain screenplay"):
 - every speaker is a `character` (name in display case, extensions dropped) with an empty
   `look:` to fill in; a cue's `(V.O.)`-like extensions and parentheticals are the delivery;
 - transitions become `cut`, `cut crossfade 1s` (dissolves), `cut fade 1s` (fades) or
-  `cut dip 1s` (to black or white), written before the next shot; one with no shot before
-  or after it (`FADE IN:`, `FADE OUT.` at the end) stays as a comment;
+  `cut dip 1s` (to black or white), written before the next shot; a fade or a cut to black
+  before the first shot (`FADE IN:`) or after the last (`FADE OUT.`) is `cut fade 1s`, the
+  film's fade in from black or out to black; any other with no shot on one side stays as a
+  comment;
 - notes, synopses, centered text and paragraphs starting `Note:` are `note:` lines;
   sections are comments; boneyard, page breaks and emphasis are dropped.
 """
@@ -155,6 +157,14 @@ def transition_for(text: str) -> str | None:
     return None
 
 
+def _edge_fade(line: str) -> str:
+    """The film's fade from or to black for a transition at its edge (`FADE IN:`, `FADE
+    OUT.`, `FADE TO BLACK.`, `CUT TO BLACK.`), or "" when it is another kind (a comment)."""
+    if " fade " in line or " dip " in line:
+        return f"cut fade {TRANSITION_SECONDS}s"
+    return ""
+
+
 @dataclass
 class _Shot:
     action: str = ""
@@ -216,6 +226,8 @@ class _Converter:
             self.pending = None
             if self.shots and line:
                 scene.items.append(line)
+            elif not self.shots and _edge_fade(line):
+                scene.items.append(_edge_fade(line))  # the film fades in from black
             elif not self.shots:
                 self.drop(written, "before the first shot")
         self.shot = _Shot(action=action)
@@ -231,9 +243,7 @@ class _Converter:
     def drop(self, written: str, where: str) -> None:
         self.dropped.append(written)
         comment = (
-            f"{written} ({where}: the language has no fade from or to black yet)"
-            if "FADE" in written.upper()
-            else f"{written} ({where})"
+            f"{written} ({where})"
         )
         if self.scenes:
             self.scenes[-1].items.append(("#", comment))
@@ -266,7 +276,11 @@ class _Converter:
             for note in element.notes if element.kind != "dialogue" else ():
                 self.note(note)
         if self.pending is not None:
-            self.drop(self.pending[0], "after the last shot")
+            last = next((scene for scene in reversed(self.scenes) if scene.has_shots()), None)
+            if last is not None and _edge_fade(self.pending[1]):
+                last.items.append(_edge_fade(self.pending[1]))  # the film fades out to black
+            else:
+                self.drop(self.pending[0], "after the last shot")
             self.pending = None
 
     def on_heading(self, element: Element) -> None:
@@ -359,9 +373,10 @@ class _Converter:
             "# - one shot per action paragraph, with the dialogue after it; no camera cues;",
             "# - every character's look is empty: describe each one (age, build, clothes);",
             "# - one location per place in the scene headings; INT/EXT and the time of day are",
-            "#   each scene's `light:` cue, since a scene cannot vary its location's look yet;",
+            "#   each scene's `light:` cue (a scene's own `look:` may say more);",
             "# - transitions: dissolves are crossfades, fades are fades, cuts to black or white",
-            "#   are dips; a fade in before the first shot or out after the last is a comment;",
+            "#   are dips; a fade in before the first shot or out after the last is a fade",
+            "#   from or to black;",
             "# - notes, synopses and centered text are `note:` lines; sections are comments;",
             "#   the boneyard, page breaks and emphasis are dropped.",
         ]

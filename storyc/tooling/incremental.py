@@ -29,6 +29,7 @@ from storyc.fsutil import normalise_newlines
 from storyc.language.comments import Comment, find_comments, line_ends
 from storyc.language.model import Story
 from storyc.language.parse import ParsedStory, parse_block, parse_story_in_blocks, recover_block
+from storyc.plan.prompt import PromptCache
 from storyc.plan.schema import ClipPlan
 from storyc.sandbox import ReferencePolicy, policy_for
 
@@ -145,6 +146,9 @@ class DocumentAnalyzer:
         self.policy = policy if policy is not None else editor_policy(file)
         self._blocks: dict[tuple[int, str], BlockParse] = {}
         self._used: set[tuple[int, str]] = set()
+        self.prompt_cache: PromptCache | None = {}
+        """Rendered prompts by their inputs (`storyc.plan.prompt.render_prompts`); None
+        renders every prompt on every analysis."""
 
     def _parse(self, start: int, text: str) -> BlockParse:
         key = (start, text)
@@ -186,6 +190,7 @@ class DocumentAnalyzer:
             want_plan=False,
             parsed=parsed,
             policy=self.policy,
+            prompt_cache=self.prompt_cache,
         )
         comments = find_comments(parsed.source, ends)
         complete = not any(is_syntax_code(d.code) and d.code != "E002" for d in parsed.diagnostics)

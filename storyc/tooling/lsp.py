@@ -10,6 +10,10 @@ Diagnostics are debounced on the leading edge: the first change after a pause is
 at once (in a worker thread); changes that arrive while that runs are analysed together
 once the writer pauses for `debounceMs` (initialization option, default 20 ms). At most one
 analysis runs per document, and only the newest text is analysed.
+
+Nothing heavy is imported with this module: `initialize` is answered with `lsprotocol` and
+`pygls` alone, while the analysis worker imports the front end (`_warm_up`); the editor
+queries, quick fixes and the formatter are imported when first asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from lsprotocol import types as lsp
@@ -29,31 +34,16 @@ from pygls.uris import to_fs_path
 from pygls.workspace import PositionCodec, TextDocument
 
 from storyc import __version__
-from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
 from storyc.errors import StorycError
-from storyc.frontend import thaw_now_and_then
 from storyc.fsutil import normalise_newlines
-from storyc.language.model import Span, Story
-from storyc.tooling.editor import (
-    CompletionEntry,
-    Occurrence,
-    OutlineNode,
-    RenameRefused,
-    completions,
-    declaration_of,
-    folding_ranges,
-    hover_text,
-    outline,
-    references_to,
-    rename_edits,
-    rule_hover,
-    symbol_at,
-)
-from storyc.tooling.fmt import FormatError, format_checked
-from storyc.tooling.incremental import Analysis, DocumentAnalyzer
-from storyc.tooling.lint import RuleSelection, fix_source, selection_for
 from storyc.tooling.lsp_wire import RequestRefused, StoryProtocol, serve_stdio
-from storyc.tooling.quickfix import fixes_for, suppress_fix
+
+if TYPE_CHECKING:
+    from storyc.check.diagnostics import Diagnostic, Edit, Fix
+    from storyc.check.policy import RuleSelection
+    from storyc.language.model import Span, Story
+    from storyc.tooling.editor import CompletionEntry, Occurrence, OutlineNode
+    from storyc.tooling.incremental import Analysis, DocumentAnalyzer
 
 DEFAULT_DEBOUNCE_MS = 20
 SOURCE = "storyc"
@@ -62,10 +52,11 @@ FIX_ALL_KIND = "source.fixAll.storyc"
 log = logging.getLogger(__name__)
 
 _SEVERITY = {
-    Severity.ERROR: lsp.DiagnosticSeverity.Error,
-    Severity.WARNING: lsp.DiagnosticSeverity.Warning,
-    Severity.INFO: lsp.DiagnosticSeverity.Information,
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "info": lsp.DiagnosticSeverity.Information,
 }
+"""By `storyc.check.diagnostics.Severity` (a `StrEnum`: its members are these strings)."""
 _UNNECESSARY = {"S102", "S103", "S190"}
 _SYMBOL_KIND = {
     "scene": lsp.SymbolKind.Namespace,
@@ -187,6 +178,8 @@ def open_document(ls: StoryLanguageServer, uri: str) -> TextDocument:
 
 
 def _selection(ls: StoryLanguageServer, file: str) -> RuleSelection:
+    from storyc.check.policy import RuleSelection, selection_for
+
     path = Path(file)
     if not path.is_absolute():
         return RuleSelection()
@@ -202,6 +195,8 @@ def _selection(ls: StoryLanguageServer, file: str) -> RuleSelection:
 def _state(ls: StoryLanguageServer, uri: str) -> DocumentState:
     state = ls.documents.get(uri)
     if state is None:
+        from storyc.tooling.incremental import DocumentAnalyzer
+
         file = _file_of(uri)
         state = DocumentState(DocumentAnalyzer(file, _selection(ls, file)))
         ls.documents[uri] = state
@@ -261,6 +256,8 @@ async def _analysis_loop(ls: StoryLanguageServer, uri: str) -> None:
         )
         # Analyses freeze what they leave alive (see `storyc.frontend`); let the collector
         # see it again now and then, after the diagnostics went out.
+        from storyc.frontend import thaw_now_and_then
+
         thaw_now_and_then()
         if ls.workspace.get_text_document(uri).version == version:
             return
@@ -287,6 +284,13 @@ def on_initialize(ls: StoryLanguageServer, params: lsp.InitializeParams) -> None
     options = params.initialization_options
     if isinstance(options, dict) and isinstance(options.get("debounceMs"), int | float):
         ls.debounce_s = max(0.0, float(options["debounceMs"]) / 1000)
+    # The front end is imported by the analysis worker while the client gets its answer and
+    # opens the document (the first analysis, queued behind it, then starts at once).
+    ls.analysis_pool.submit(_warm_up)
+
+
+def _warm_up() -> None:
+    import storyc.tooling.incremental  # noqa: F401  (the whole front end)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
@@ -318,6 +322,8 @@ def did_close(ls: StoryLanguageServer, params: lsp.DidCloseTextDocumentParams) -
 
 
 def _symbol(analysis: Analysis, positions: Positions, at: lsp.Position) -> Occurrence | None:
+    from storyc.tooling.editor import symbol_at
+
     if analysis.story is None:
         return None
     line, column = positions.point(at)
@@ -338,6 +344,8 @@ async def _target_at(
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 async def hover(ls: StoryLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    from storyc.tooling.editor import hover_text, rule_hover
+
     open_document(ls, params.text_document.uri)
     # The analysis of the text as it is now, not the last one made (an edit may be pending).
     analysis = await current_analysis(ls, params.text_document.uri)
@@ -366,6 +374,8 @@ async def definition(ls: StoryLanguageServer, params: lsp.DefinitionParams) -> l
     found = await _target_at(ls, uri, params.position)
     if found is None:
         return None
+    from storyc.tooling.editor import declaration_of
+
     story, positions, target = found
     span = declaration_of(story, target.kind, target.name)
     return lsp.Location(uri=uri, range=positions.range(span)) if span else None
@@ -379,6 +389,8 @@ async def references(
     found = await _target_at(ls, uri, params.position)
     if found is None or found[2].kind == "duration":
         return None
+    from storyc.tooling.editor import references_to
+
     story, positions, target = found
     spans = references_to(
         story,
@@ -406,6 +418,8 @@ async def rename(ls: StoryLanguageServer, params: lsp.RenameParams) -> lsp.Works
     found = await _target_at(ls, uri, params.position)
     if found is None:
         return None
+    from storyc.tooling.editor import RenameRefused, rename_edits
+
     story, positions, target = found
     try:
         edits = rename_edits(story, target, params.new_name)
@@ -439,6 +453,8 @@ def _completion_item(
     lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["@", ":", " "])
 )
 async def completion(ls: StoryLanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+    from storyc.tooling.editor import completions
+
     uri = params.text_document.uri
     doc = open_document(ls, uri)
     analysis = await current_analysis(ls, uri)
@@ -502,6 +518,8 @@ async def code_action(
     analysis = await current_analysis(ls, uri)
     if analysis is None:
         return None
+    from storyc.tooling.quickfix import fixes_for, suppress_fix
+
     positions = ls.positions(analysis.source)
     actions: list[lsp.CodeAction] = []
     wanted = params.context.only
@@ -526,6 +544,8 @@ async def code_action(
 
 
 async def _fix_all(ls: StoryLanguageServer, uri: str, analysis: Analysis) -> lsp.CodeAction | None:
+    from storyc.tooling.lint import fix_source
+
     state = _state(ls, uri)
     loop = asyncio.get_running_loop()
     outcome = await loop.run_in_executor(
@@ -553,6 +573,8 @@ def _whole_document(positions: Positions, new: str) -> lsp.TextEdit:
 def formatting(
     ls: StoryLanguageServer, params: lsp.DocumentFormattingParams
 ) -> list[lsp.TextEdit] | None:
+    from storyc.tooling.fmt import FormatError, format_checked
+
     doc = open_document(ls, params.text_document.uri)
     source = normalise_newlines(doc.source)
     try:
@@ -577,6 +599,8 @@ async def document_symbol(
     ls: StoryLanguageServer, params: lsp.DocumentSymbolParams
 ) -> list[lsp.DocumentSymbol] | None:
     analysis = await current_analysis(ls, params.text_document.uri)
+    from storyc.tooling.editor import outline
+
     if analysis is None or analysis.story is None:
         return None
     positions = ls.positions(analysis.source)
@@ -600,6 +624,8 @@ async def document_symbol(
 def folding_range(
     ls: StoryLanguageServer, params: lsp.FoldingRangeParams
 ) -> list[lsp.FoldingRange]:
+    from storyc.tooling.editor import folding_ranges
+
     doc = open_document(ls, params.text_document.uri)
     return [
         lsp.FoldingRange(start_line=first - 1, end_line=last - 1, kind=lsp.FoldingRangeKind.Region)

@@ -250,7 +250,7 @@ def _submit(fake: FakeProvider, request: Request, app_id: str) -> Response:
     prompt = body.get("prompt") or " ".join(
         str(shot.get("prompt", "")) for shot in body.get("multi_prompt") or ()
     )
-    if fake.faults.reject_marker in prompt:
+    if fake.faults.rejects("fal", prompt):
         return detail(fake.faults.moderation_message, 400)
     width, height = _size(app_id, body)
     seconds = int(str(body.get("duration", "5")).removesuffix("s").replace("auto", "5"))

@@ -270,7 +270,7 @@ def _create(fake: FakeProvider, request: Request) -> Response:
     for item in characters:
         if not isinstance(item, dict) or item.get("id") not in fake.characters:
             return error(f"Character '{item}' not found.", 400, param="characters")
-    if fake.faults.reject_marker in prompt:
+    if fake.faults.rejects("openai", prompt):
         return error(fake.faults.moderation_message, 400, code="moderation_blocked")
     job = fake.new_job(
         "openai",

@@ -175,7 +175,7 @@ def _submit(fake: FakeProvider, request: Request, *, sync: bool) -> Response:
         return Response.json(
             job_json(job_type, config, error="this job type doesn't support async"), 400
         )
-    if fake.faults.reject_marker in config["prompt"]:
+    if fake.faults.rejects("prodia", config["prompt"]):
         return Response.json(job_json(job_type, config, error=fake.faults.moderation_message), 400)
     width, height = _size(config)
     record = fake.new_job(

@@ -173,7 +173,7 @@ def _submit(fake: FakeProvider, request: Request, endpoint: str) -> Response:
         len(prompt.encode("utf-16-le")) // 2 > limit
     ):
         return error(f"Validation of body failed: `promptText` is longer than {limit}", 400)
-    if fake.faults.reject_marker in prompt:
+    if fake.faults.rejects("runway", prompt):
         return error(fake.faults.moderation_message, 400)
     width, height = (int(n) for n in str(body.get("ratio", "1280:720")).split(":"))
     duration = body.get("duration", 5)

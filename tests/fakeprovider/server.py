@@ -96,6 +96,8 @@ class Faults:
     """A prompt containing this runs, then fails with `moderation_message`."""
     reject_marker: str = "REJECT-JOB"
     """A prompt containing this is refused at submit with `moderation_message`."""
+    reject_on: list[str] = field(default_factory=list)
+    """The providers that refuse `reject_marker` (empty: every one), to test fallbacks."""
     moderation_message: str = "This request was blocked by the moderation system: real people."
     poll_after_ms: int = 50
     """OpenAI's `openai-poll-after-ms` header."""
@@ -111,6 +113,10 @@ class Faults:
     slow: dict[str, int] = field(default_factory=dict)
     """kind -> how many requests of that kind to answer only after `slow_s`."""
     slow_s: float = 1.0
+
+    def rejects(self, provider: str, prompt: str) -> bool:
+        """Whether `provider` refuses this prompt at submit (`reject_marker`, `reject_on`)."""
+        return self.reject_marker in prompt and (not self.reject_on or provider in self.reject_on)
 
     def script(self, kind: str, *statuses: int) -> None:
         """Answer the next requests of `kind` with these statuses (0: hang up, no answer)."""
