@@ -250,6 +250,8 @@ def thaw_now_and_then() -> None:
         gc.unfreeze()
 
 
+# A context manager made by `contextmanager` is also a decorator (a fresh one per call).
+@_no_cyclic_gc()
 def analyze_source(
     source: str,
     file: str = "<story>",
@@ -276,36 +278,6 @@ def analyze_source(
     are sent as the first frames of those shots' clips. `prompt_cache` keeps rendered
     prompts between calls (the language server's; `storyc.plan.prompt.render_prompts`).
     """
-    with _no_cyclic_gc():
-        return _analyze(
-            source,
-            file,
-            provider=provider,
-            template_dir=template_dir,
-            read_facts=read_facts,
-            want_plan=want_plan,
-            parsed=parsed,
-            policy=policy,
-            rules=rules,
-            first_frames=first_frames,
-            prompt_cache=prompt_cache,
-        )
-
-
-def _analyze(
-    source: str,
-    file: str = "<story>",
-    *,
-    provider: str | None = None,
-    template_dir: Path | None = None,
-    read_facts: FactReader = read_file_facts,
-    want_plan: bool = True,
-    parsed: ParsedStory | None = None,
-    policy: ReferencePolicy | None = None,
-    rules: RuleSelection | None = None,
-    first_frames: Mapping[int, Path] | None = None,
-    prompt_cache: PromptCache | None = None,
-) -> Compilation:
     parsed = parsed if parsed is not None else parse_story(source, file)
 
     def reported(found: list[Diagnostic]) -> list[Diagnostic]:

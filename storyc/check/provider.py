@@ -368,17 +368,11 @@ def _first_frame(
     if not offering.first_frame:
         yield R.P213.diagnostic(f"{where} takes no first-frame image", span, file)
         return
-    if fact is None or not fact.exists:
-        yield R.P210.diagnostic(
-            f"first-frame image `{image}` does not exist",
-            span,
-            file,
-            help=_missing_help(image, path),
-        )
+    unreadable = _unreadable_image("first-frame image", image, path, fact, span, file)
+    if unreadable is not None:
+        yield unreadable
         return
-    if fact.kind != "image" or fact.width is None or fact.height is None:
-        yield R.P210.diagnostic(f"`{image}` is not an image storyc can read", span, file)
-        return
+    assert fact is not None  # `_unreadable_image` said it is a readable image
     found = f"{fact.width}x{fact.height}"
     if offering.first_frame_exact and found != size:
         yield R.P209.diagnostic(
@@ -419,16 +413,23 @@ def _keyframe(
     if refused is not None:
         yield refused
         return
+    unreadable = _unreadable_image("keyframe image", image, path, fact, span, file)
+    if unreadable is not None:
+        yield unreadable
+
+
+def _unreadable_image(
+    what: str, image: str, path: Path, fact: FileFacts | None, span: Span, file: str
+) -> Diagnostic | None:
+    """P210 for an image reference (first frame, keyframe) that is missing or not an image
+    storyc can read by its content; None when it is one."""
     if fact is None or not fact.exists:
-        yield R.P210.diagnostic(
-            f"keyframe image `{image}` does not exist",
-            span,
-            file,
-            help=_missing_help(image, path),
+        return R.P210.diagnostic(
+            f"{what} `{image}` does not exist", span, file, help=_missing_help(image, path)
         )
-        return
     if fact.kind != "image" or fact.width is None or fact.height is None:
-        yield R.P210.diagnostic(f"`{image}` is not an image storyc can read", span, file)
+        return R.P210.diagnostic(f"`{image}` is not an image storyc can read", span, file)
+    return None
 
 
 def _missing_help(written: str, looked_for: object) -> str:

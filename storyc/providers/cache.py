@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from storyc.errors import StorycError
+from storyc.fsutil import write_atomic
 from storyc.probe import MediaInfo, ProbeError, probe
 
 CACHE_DIR_ENV = "STORYC_CACHE_DIR"
@@ -42,6 +43,13 @@ def cache_dir_for(story_path: Path) -> Path:
 
 class ClipCache:
     """Finished clips keyed by clip id, in one folder."""
+
+    suffix = ".mp4"
+    """The finished files' suffix (the keyframe cache keeps `.png` stills)."""
+
+    def check(self, path: Path) -> MediaInfo:
+        """What a file must pass to be in the cache; raises `ProbeError` if it does not."""
+        return probe(path)
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -67,13 +75,13 @@ class ClipCache:
         if not _SAFE_ID.match(clip_id):
             # The id names a file: refuse anything that could climb out of the folder.
             raise StorycError(f"clip id {clip_id!r} is not a valid cache key")
-        return self.root / f"{clip_id}.mp4"
+        return self.root / f"{clip_id}{self.suffix}"
 
     def lookup(self, clip_id: str) -> Path | None:
         """The cached file for `clip_id` if it is there and whole, else None.
 
-        A file that fails the probe (it cannot normally get there, but disks and people
-        do things) is renamed `<id>.mp4.invalid` so it is kept for inspection, not reused.
+        A file that fails `check` (it cannot normally get there, but disks and people do
+        things) is renamed `<id>.mp4.invalid` so it is kept for inspection, not reused.
         """
         path = self.path_for(clip_id)
         try:
@@ -88,7 +96,7 @@ class ClipCache:
             return path
         if stat.st_size > 0:
             try:
-                probe(path)
+                self.check(path)
             except ProbeError:
                 pass
             else:
@@ -109,7 +117,7 @@ class ClipCache:
         self.ensure()
         self.path_for(clip_id)  # validates the id
         while True:
-            path = self.root / f".{clip_id}.{secrets.token_hex(6)}.mp4.part"
+            path = self.root / f".{clip_id}.{secrets.token_hex(6)}{self.suffix}.part"
             try:
                 # Not mkstemp: its 0600 would follow the file into the cache and the
                 # output folder; 0666 minus the umask is what any other file gets.
@@ -125,7 +133,7 @@ class ClipCache:
         Raises `ProbeError` (and leaves the cache untouched) if `source` is not a whole
         video. `source` should come from `new_temp` so the move is a same-folder rename.
         """
-        info = probe(source)
+        info = self.check(source)
         target = self.path_for(clip_id)
         with open(source, "rb") as handle:
             os.fsync(handle.fileno())
@@ -153,14 +161,8 @@ class ClipCache:
     def _record(self, path: Path, signature: tuple[int, int]) -> None:
         """Remember that the file passed the probe as it is now (best effort: a cache we
         cannot write the record to is probed again next time)."""
-        record = self._record_path(path)
-        temp = record.with_name(f"{record.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-        try:
-            temp.write_text(json.dumps(list(signature)), encoding="utf-8")
-            os.replace(temp, record)
-        except OSError:
-            with contextlib.suppress(OSError):
-                temp.unlink()
+        with contextlib.suppress(OSError):
+            write_atomic(self._record_path(path), json.dumps(list(signature)))
 
     def discard(self, temp: Path) -> None:
         """Remove a temporary file that will not be stored (missing is fine)."""
@@ -176,7 +178,7 @@ class ClipCache:
             return 0
         cutoff = time.time() - older_than_s
         removed = 0
-        for leftover in self.root.glob(".*.mp4.part"):
+        for leftover in self.root.glob(f".*{self.suffix}.part"):
             with contextlib.suppress(OSError):
                 if leftover.stat().st_mtime < cutoff:
                     leftover.unlink()

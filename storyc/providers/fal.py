@@ -47,7 +47,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -166,6 +166,10 @@ class FalRenderer:
     paid = True
     reconciles = False
     """fal's queue has no way to list requests or to send an idempotency key."""
+    output_kind = "video"
+    """What a finished request yields (the image renderer's is "image")."""
+    fetch_options: ClassVar[dict[str, Any]] = {}
+    """Extra arguments to `ProviderHTTP.download` for the output (its Accept, its check)."""
 
     def __init__(
         self,
@@ -215,10 +219,15 @@ class FalRenderer:
         request = build_request(clip, offering)
         urls = {file.placeholder: await self._upload(file.path, clip) for file in request.files}
         app = request.app or clip.api_model
-        body = request.filled(urls)
+        return await self._enqueue(app, request.path, request.filled(urls), clip, sending)
+
+    async def _enqueue(
+        self, app: str, path: str, body: dict[str, Any], clip: Clip, sending: SendingHook
+    ) -> Submitted:
+        """Put one request on fal's queue (the paid create) and keep the URLs to follow it."""
         sending()
         queued = await self._http.json(
-            "POST", f"{self.queue_url}{request.path}", json=body, idempotent=False, clip=clip.stem
+            "POST", f"{self.queue_url}{path}", json=body, idempotent=False, clip=clip.stem
         )
         request_id = queued.get("request_id")
         if not isinstance(request_id, str) or not request_id:
@@ -255,15 +264,20 @@ class FalRenderer:
 
     async def download(self, clip: Clip, job: Submitted, destination: Path) -> None:
         url = self._video_urls.pop(job.job_id, None) or await self._result_url(clip, job)
-        await self._http.download(url, destination, clip=clip.stem)
+        await self._http.download(url, destination, clip=clip.stem, **self.fetch_options)
 
     async def _result_url(self, clip: Clip, job: Submitted) -> str:
         result = await self._http.json("GET", (job.state or {})["response_url"], clip=clip.stem)
+        url = self.output_url(result)
+        if not url:
+            raise JobRejected(self.name, f"the result carried no {self.output_kind}", clip.stem)
+        return url
+
+    @staticmethod
+    def output_url(result: dict[str, Any]) -> str | None:
         video = result.get("video")
         url = video.get("url") if isinstance(video, dict) else None
-        if not isinstance(url, str) or not url:
-            raise JobRejected(self.name, "the result carried no video", clip.stem)
-        return url
+        return url if isinstance(url, str) and url else None
 
     async def _upload(self, path: str, clip: Clip) -> str:
         """A fal CDN URL for a local file, uploading it once per run."""

@@ -25,13 +25,12 @@ import binascii
 import contextlib
 import hashlib
 import os
-import secrets
 import shutil
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from storyc.errors import StorycError
 from storyc.plan.capabilities import parse_size
@@ -41,6 +40,9 @@ from storyc.probe import MediaInfo, ProbeError
 from storyc.providers.base import JobStatus, Renderer, SendingHook, Submitted, nothing_to_record
 from storyc.providers.cache import ClipCache, cache_dir_for
 from storyc.providers.errors import CreateUncertain, JobRejected
+from storyc.providers.fal import FalRenderer
+from storyc.providers.openai import OpenAIRenderer
+from storyc.providers.runway import RunwayRenderer
 
 KEYFRAMES_DIR = "keyframes"
 
@@ -60,199 +62,58 @@ def image_problem(path: Path) -> str | None:
 class KeyframeCache(ClipCache):
     """Finished stills keyed by keyframe id: `<cache>/keyframes/<id>.png`, whole or absent."""
 
-    def path_for(self, clip_id: str) -> Path:
-        return super().path_for(clip_id).with_suffix(".png")
+    suffix = ".png"
 
-    def lookup(self, clip_id: str) -> Path | None:
-        path = self.path_for(clip_id)
-        if not path.is_file():
-            return None
-        if image_problem(path) is None:
-            return path
-        with contextlib.suppress(OSError):
-            os.replace(path, path.with_name(path.name + ".invalid"))
-        return None
-
-    def new_temp(self, clip_id: str) -> Path:
-        self.ensure()
-        self.path_for(clip_id)
-        while True:
-            path = self.root / f".{clip_id}.{secrets.token_hex(6)}.png.part"
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:
-                continue
-            os.close(fd)
-            return path
-
-    def store(self, clip_id: str, source: Path) -> tuple[Path, MediaInfo]:
-        problem = image_problem(source)
+    def check(self, path: Path) -> MediaInfo:
+        problem = image_problem(path)
         if problem is not None:
             raise ProbeError(f"the keyframe is {problem}")
-        target = self.path_for(clip_id)
-        with open(source, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(source, target)
-        return target, None  # type: ignore[return-value]  # a still has no media facts
+        return None  # type: ignore[return-value]  # a still has no media facts
 
 
 # --- renderers ----------------------------------------------------------------------------
 
 
-class FalImageRenderer:
-    """fal's queue for an image app: submit and follow as for videos, the result an image."""
+class FalImageRenderer(FalRenderer):
+    """fal's queue for an image app: submitted and followed as for videos, the result an
+    image (`images[0].url`)."""
 
-    name = "fal"
-    paid = True
-    reconciles = False
-
-    def __init__(self, **kwargs: Any):
-        from storyc.providers.fal import FalRenderer
-
-        self._fal = FalRenderer(**kwargs)
-        self.poll_interval_s = self._fal.poll_interval_s
-        self._urls: dict[str, str] = {}
-
-    async def aclose(self) -> None:
-        await self._fal.aclose()
+    output_kind = "image"
+    fetch_options: ClassVar[dict[str, Any]] = {"accept": "image/*", "problem_of": image_problem}
 
     async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
         app = clip.request["app"]
-        sending()
-        queued = await self._fal._http.json(
-            "POST",
-            f"{self._fal.queue_url}/{app}",
-            json=clip.request["input"],
-            idempotent=False,
-            clip=clip.stem,
-        )
-        request_id = queued.get("request_id")
-        if not isinstance(request_id, str) or not request_id:
-            raise CreateUncertain(self.name, "the queue answer carried no request_id")
-        base = f"{self._fal.queue_url}/{'/'.join(app.split('/')[:2])}/requests/{request_id}"
-        state = {
-            "app_id": app,
-            "status_url": _string(queued.get("status_url")) or f"{base}/status",
-            "response_url": _string(queued.get("response_url")) or base,
-        }
-        return Submitted(job_id=request_id, state=state)
+        return await self._enqueue(app, f"/{app}", clip.request["input"], clip, sending)
 
-    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
-        return None
-
-    async def status(self, clip: Clip, job: Submitted) -> JobStatus:
-        body = await self._fal._http.json("GET", (job.state or {})["status_url"], clip=clip.stem)
-        state = body.get("status")
-        if state == "IN_PROGRESS":
-            return JobStatus(state="in_progress", retry_after_s=self.poll_interval_s)
-        if state != "COMPLETED":
-            return JobStatus(state="queued", retry_after_s=self.poll_interval_s)
-        try:
-            self._urls[job.job_id] = await self._result_url(clip, job)
-        except JobRejected as rejected:
-            return JobStatus(state="failed", error=rejected.provider_message)
-        return JobStatus(state="completed", progress=100.0)
-
-    async def download(self, clip: Clip, job: Submitted, destination: Path) -> None:
-        url = self._urls.pop(job.job_id, None) or await self._result_url(clip, job)
-        await self._fal._http.download(
-            url, destination, clip=clip.stem, accept="image/*", problem_of=image_problem
-        )
-
-    async def _result_url(self, clip: Clip, job: Submitted) -> str:
-        result = await self._fal._http.json(
-            "GET", (job.state or {})["response_url"], clip=clip.stem
-        )
+    @staticmethod
+    def output_url(result: dict[str, Any]) -> str | None:
         images = result.get("images")
         first = images[0] if isinstance(images, list) and images else None
         url = first.get("url") if isinstance(first, dict) else None
-        if not isinstance(url, str) or not url:
-            raise JobRejected(self.name, "the result carried no image", clip.stem)
-        return url
+        return url if isinstance(url, str) and url else None
 
 
-class RunwayImageRenderer:
+class RunwayImageRenderer(RunwayRenderer):
     """Runway's `text_to_image`, followed through `/v1/tasks/{id}` like a video task."""
 
-    name = "runway"
-    paid = True
-    reconciles = False
-
-    def __init__(self, **kwargs: Any):
-        from storyc.providers.runway import RunwayRenderer
-
-        self._runway = RunwayRenderer(**kwargs)
-        self.poll_interval_s = self._runway.poll_interval_s
-
-    async def aclose(self) -> None:
-        await self._runway.aclose()
+    output_kind = "image"
+    fetch_options: ClassVar[dict[str, Any]] = {"accept": "image/*", "problem_of": image_problem}
 
     async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
-        path = clip.request["path"]
-        sending()
-        created = await self._runway._http.json(
-            "POST",
-            f"{self._runway.base_url}{path}",
-            json=clip.request["body"],
-            idempotent=False,
-            clip=clip.stem,
-        )
-        task_id = created.get("id")
-        if not isinstance(task_id, str) or not task_id:
-            raise CreateUncertain(self.name, "the answer carried no task id")
-        return Submitted(job_id=task_id, state={"endpoint": path})
-
-    async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
-        return None
-
-    async def status(self, clip: Clip, job: Submitted) -> JobStatus:
-        return await self._runway.status(clip, job)
-
-    async def download(self, clip: Clip, job: Submitted, destination: Path) -> None:
-        url = self._runway._video_urls.pop(job.job_id, None)
-        if url is None:
-            url = self._runway._output_url(await self._runway._task(clip, job), clip)
-        await self._runway._http.download(
-            url, destination, clip=clip.stem, accept="image/*", problem_of=image_problem
-        )
+        return await self._create(clip.request["path"], clip.request["body"], clip, sending)
 
 
-class OpenAIImageRenderer:
+class OpenAIImageRenderer(OpenAIRenderer):
     """The OpenAI-shaped images endpoint: one synchronous create that answers with the still."""
 
-    name = "openai"
-    paid = True
     reconciles = False
     """The images endpoint keeps no job to look up: a lost answer stays uncertain."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        policy: Any = None,
-        transport: Any = None,
-        **_: Any,
-    ):
-        from storyc.providers.errors import read_key
-        from storyc.providers.http import ProviderHTTP
-        from storyc.providers.openai import BASE_URL_ENV, DEFAULT_BASE_URL, KEY_ENV
-
-        key = read_key(self.name, KEY_ENV, api_key)
-        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-        self._http = ProviderHTTP(
-            self.name,
-            auth_headers={"Authorization": f"Bearer {key}"},
-            trusted_origins=[self.base_url],
-            secrets=[key],
-            policy=policy,
-            transport=transport,
-        )
-        self.poll_interval_s = 0.05
+    def __init__(self, **kwargs: Any):
+        # The key, base URL and auth header style (`STORYC_OPENAI_AUTH`) as for videos.
+        super().__init__(**kwargs)
+        self.poll_interval_s = 0.05  # the still is in the create's answer: nothing to wait for
         self._results: dict[str, dict[str, Any]] = {}
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
         sending()
@@ -377,10 +238,6 @@ def create_image_renderer(name: str, **kwargs: Any) -> Renderer:
         )
     renderer: Renderer = cls(**kwargs)
     return renderer
-
-
-def _string(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 # --- the run ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ import hashlib
 import mimetypes
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -120,6 +120,10 @@ class RunwayRenderer:
     paid = True
     reconciles = False
     """Runway's API cannot list tasks, nor take an idempotency key."""
+    output_kind = "video"
+    """What a finished task yields (the image renderer's is "image")."""
+    fetch_options: ClassVar[dict[str, Any]] = {}
+    """Extra arguments to `ProviderHTTP.download` for the output (its Accept, its check)."""
 
     def __init__(
         self,
@@ -160,15 +164,20 @@ class RunwayRenderer:
         # Built before anything is uploaded: a clip the model cannot take fails first.
         request = build_request(clip, offering)
         uris = {file.placeholder: await self._upload(file.path, clip) for file in request.files}
-        body = request.filled(uris)
+        return await self._create(request.path, request.filled(uris), clip, sending)
+
+    async def _create(
+        self, path: str, body: dict[str, Any], clip: Clip, sending: SendingHook
+    ) -> Submitted:
+        """Start one task (the paid create); its id is what the journal follows."""
         sending()
         created = await self._http.json(
-            "POST", f"{self.base_url}{request.path}", json=body, idempotent=False, clip=clip.stem
+            "POST", f"{self.base_url}{path}", json=body, idempotent=False, clip=clip.stem
         )
         task_id = created.get("id")
         if not isinstance(task_id, str) or not task_id:
             raise CreateUncertain(self.name, "the answer carried no task id")
-        return Submitted(job_id=task_id, state={"endpoint": request.path})
+        return Submitted(job_id=task_id, state={"endpoint": path})
 
     async def find(self, clip: Clip, sent_at: float, known: set[str]) -> Submitted | None:
         return None
@@ -200,7 +209,7 @@ class RunwayRenderer:
         if url is None:
             # Output URLs expire after 24-48 h: asking the task again gives fresh ones.
             url = self._output_url(await self._task(clip, job), clip)
-        await self._http.download(url, destination, clip=clip.stem)
+        await self._http.download(url, destination, clip=clip.stem, **self.fetch_options)
 
     async def _task(self, clip: Clip, job: Submitted) -> dict[str, Any]:
         return await self._http.json(
@@ -211,7 +220,7 @@ class RunwayRenderer:
         output = task.get("output")
         url = output[0] if isinstance(output, list) and output else None
         if not isinstance(url, str) or not url:
-            raise JobRejected(self.name, "the finished task carried no video", clip.stem)
+            raise JobRejected(self.name, f"the finished task carried no {self.output_kind}", clip.stem)
         return url
 
     def _failure(self, task: dict[str, Any]) -> str:
