@@ -10,7 +10,9 @@ Makes 30 clips of 4 s at 1280x720 (24 fps, H.264 + AAC 48 kHz) with the bundled 
    process they start, and the ratio (goal: within 2x). Also the same assembly in a fresh
    Python process (interpreter start and imports included).
 2. cuts, loud joins (a tone running up to every cut): the video is still copied, the sound is
-   mixed with 5 ms ramps and encoded once.
+   mixed with 5 ms ramps and encoded once; then where that time goes, in CPU seconds
+   (decoding, mixing, encoding the whole track, and encoding only 3 AAC frames a cut, which
+   is what re-encoding a stretch around each cut would cost if it could be sample-exact).
 3. one crossfade in the middle of the 30 clips: the two clips around it re-encoded, the rest
    copied (partial copy).
 4. a film of 6 clips all joined by crossfades (nothing copyable: the moviepy path), reported
@@ -37,6 +39,7 @@ from assemble_support import ClipSpec, make_clip, make_plan  # noqa: E402
 
 from storyc.assemble import assemble_film  # noqa: E402
 from storyc.assemble.mp4 import read_mp4  # noqa: E402
+from storyc.plan.schema import ClipPlan  # noqa: E402
 from storyc.probe import ffmpeg_exe  # noqa: E402
 
 CLIPS = 30
@@ -86,6 +89,83 @@ def fresh_process(plan_json: Path, clips: list[Path], out: Path) -> None:
     )
 
 
+def median_cpu(action: Callable[[], object], repeats: int) -> float:
+    """Median CPU seconds (this process and its children): steadier than wall on a busy
+    machine."""
+    import resource
+
+    def used() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    cpus = []
+    for _ in range(repeats):
+        before = used()
+        action()
+        cpus.append(used() - before)
+    return statistics.median(cpus)
+
+
+def loud_breakdown(plan: ClipPlan, clips: list[Path], folder: Path, repeats: int) -> None:
+    """Where the loud-cut assembly's time goes: decoding every clip's sound, mixing it,
+    encoding the whole track as AAC (what a re-encode of only a stretch around each cut
+    would save), against the same encoder on just those stretches (3 AAC frames a cut)."""
+    from storyc.assemble.preflight import film_fps, inspect_source
+    from storyc.assemble.soundtrack import (
+        decode_clip_audio,
+        film_audio_format,
+        mix_soundtrack,
+        pcm_chunks,
+    )
+    from storyc.assemble.timeline import build_timeline
+
+    sources = [inspect_source(c, p) for c, p in zip(plan.clips, clips, strict=True)]
+    fps = film_fps(plan.story.fps, sources)
+    timeline = build_timeline(plan, [f.path for f in sources], fps)
+    audio = film_audio_format([f.audio for f in sources])
+    has_audio = [f.audio is not None for f in sources]
+    decoded: list[object] = []
+    decode_s = median_cpu(
+        lambda: decoded.append(decode_clip_audio(timeline, has_audio, audio)), repeats
+    )
+    mixed: list[object] = []
+    mix_s = median_cpu(
+        lambda: mixed.append(mix_soundtrack(timeline, decoded[-1], audio)),  # type: ignore[arg-type]
+        repeats,
+    )
+    track = mixed[-1]
+    pcm = b"".join(pcm_chunks(track))  # type: ignore[arg-type]
+    stretch = b"".join(pcm_chunks(track[: 3 * 1024 * (len(clips) - 1)]))  # type: ignore[index]
+
+    def encode(data: bytes, *coder: str) -> None:
+        subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-f", "f32le", "-ar", str(audio.rate), "-ac",
+             str(audio.channels), "-i", "pipe:0", "-c:a", "aac", "-b:a", "160k", *coder,
+             "-f", "null", "-"], input=data, check=True,
+        )  # fmt: skip
+
+    encode_s = median_cpu(lambda: encode(pcm), repeats)
+    fast_s = median_cpu(lambda: encode(pcm, "-aac_coder", "fast"), repeats)
+    stretch_s = median_cpu(lambda: encode(stretch), repeats)
+    copy_cpu = median_cpu(
+        lambda: ffmpeg_concat(clips, folder / "list.txt", folder / "ffmpeg.mp4"), repeats
+    )
+    whole_cpu = median_cpu(lambda: assemble_film(plan, clips, folder / "loud.mp4"), repeats)
+    print("   CPU seconds (this process and its children, medians), against the concat copy:")
+    rows = [
+        ("ffmpeg concat -c copy", copy_cpu),
+        ("storyc assemble_film, loud", whole_cpu),
+        ("  decode every clip's sound", decode_s),
+        ("  mix (numpy)", mix_s),
+        ("  AAC-encode the whole track", encode_s),
+        ("  same, -aac_coder fast", fast_s),
+        ("  AAC-encode 3 frames a cut", stretch_s),
+    ]
+    for name, cpu in rows:
+        print(f"     {name:<30} {cpu:6.3f} s   {cpu / copy_cpu:5.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -126,6 +206,7 @@ def main() -> None:
         print(f"\n2. {CLIPS} cuts, loud joins: {report.describe()}")
         print(f"   ffmpeg concat -c copy       {ffmpeg_loud:6.3f} s")
         print(f"   storyc assemble_film        {loud_s:6.3f} s   ratio {loud_s / ffmpeg_loud:.2f}x")
+        loud_breakdown(cuts, loud, folder, repeats)
         if options.quick:
             return
 

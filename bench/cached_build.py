@@ -6,8 +6,12 @@ process, against `ffmpeg -f concat -safe 0 -i list -c copy` on the same clips.
 Writes a story of `--clips` 4 s shots (`clips: per-shot`, plain cuts, 1280x720), builds it
 once with the free preview (this renders every clip: about a second a clip), then times:
 - `ffmpeg concat -c copy` of the built clips (the floor);
-- `storyc build` in a new process with nothing changed (the stamp says up to date);
-- the same after touching the story (same text, new mtime: it compiles again);
+- `storyc build` in a new process with nothing changed (the stamp checked before compiling,
+  `storyc/cli/quick_stamp.py`, says up to date);
+- the same after touching the story (same text, new mtime: the story is hashed again and
+  found unchanged, so it still does not compile);
+- the same after editing the story (a comment added: it compiles, the plan is unchanged, the
+  stamp after compiling says the film is up to date);
 - the same after removing the film (the clips are cached: it re-assembles by stream copy);
 - `python -c pass` and `python -c "import storyc.cli.app"` for scale.
 Each figure is the median wall of `--repeats` runs and the median CPU time (user + system,
@@ -108,6 +112,14 @@ def main() -> None:
         run(build)
 
     rows.append(("storyc build, story touched", *timed(touched, repeats)))
+    text = source.read_text(encoding="utf-8")
+
+    def edited() -> None:
+        source.write_text(text + f"# edited {time.perf_counter_ns()}\n", encoding="utf-8")
+        run(build)
+
+    rows.append(("storyc build, story edited", *timed(edited, repeats)))
+    source.write_text(text, encoding="utf-8")
 
     def reassemble() -> None:
         (out / "bench.mp4").unlink()

@@ -17,6 +17,10 @@ Figures, all measured here:
   `finish_plan`), and `total`: one `analyze_source` call, which is what `storyc check` and
   `storyc compile` run (it parses again itself, so it is not the sum of the stages);
   `total cpu` is the process CPU time of those same calls (steadier on a busy machine).
+- parse paths: the CPU time (median of `--repeats`) of the line reader and of Lark alone
+  (`story_parser().parse`) on the same text; `parse` above is the reader when it reads the
+  whole story (`fast path: yes`). `total cpu` is also given as a ratio to Lark alone: the
+  issue 15 goal is 0.6x.
 - cold: a new `python -c` process that imports `storyc.frontend` and runs `analyze_source`
   once; `import` and `first run` are timed inside it, `process` is its wall time from here.
 """
@@ -50,7 +54,8 @@ from storyc.check.structure import (  # noqa: E402
 )
 from storyc.frontend import _referenced_files, analyze_source, read_file_facts  # noqa: E402
 from storyc.language.builder import build_story  # noqa: E402
-from storyc.language.parse import parse_story  # noqa: E402
+from storyc.language.line_reader import read_story  # noqa: E402
+from storyc.language.parse import parse_story, story_parser  # noqa: E402
 from storyc.plan.capabilities import load_table  # noqa: E402
 from storyc.plan.planner import finish_plan, group_clips  # noqa: E402
 from storyc.plan.prompt import render_prompt  # noqa: E402
@@ -265,6 +270,26 @@ def warm(source: str, file: str, repeats: int) -> dict[str, float]:
     return figures
 
 
+def parse_paths(source: str, repeats: int) -> dict[str, float]:
+    """CPU seconds (median) to parse the same text with the line reader and with Lark alone,
+    the collector paused as in `run_stages`; `fast path` is 1.0 if the reader read it all."""
+    text = source + "\n"
+    figures: dict[str, float] = {"fast path": float(read_story(text) is not None)}
+    for name, parse in (("reader", read_story), ("lark", story_parser().parse)):
+        parse(text)
+        runs = []
+        for _ in range(repeats):
+            gc.disable()
+            try:
+                cpu = time.process_time()
+                parse(text)
+                runs.append(time.process_time() - cpu)
+            finally:
+                gc.enable()
+        figures[name] = statistics.median(runs)
+    return figures
+
+
 # --- cold: a new process ----------------------------------------------------------------
 
 _COLD = """
@@ -336,12 +361,20 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(source, encoding="utf-8")
             lines = source.count("\n")
             figures = warm(source, str(path), args.repeats)
+            paths = parse_paths(source, args.repeats)
             starting = cold(path)
             total = figures["total"]
             print(f"\n{shots:,} shots ({lines:,} lines, {len(source) / 1024:,.0f} KiB)")
             for key in ("parse", "build+check", "plan+prompt", "total", "total cpu"):
                 rate = shots / figures[key]
                 print(f"  warm {key:<12} {_ms_text(figures[key])}  {rate:>12,.0f} shots/s")
+            lark = paths["lark"]
+            print(
+                f"  parse cpu    reader {_ms_text(paths['reader'])}, Lark alone "
+                f"{_ms_text(lark)}: {paths['reader'] / lark:.2f}x; fast path: "
+                + ("yes" if paths["fast path"] else "NO (Lark read it)")
+            )
+            print(f"  total cpu / Lark alone on the same text: {figures['total cpu'] / lark:.2f}x")
             for key in ("import", "first run", "process"):
                 print(f"  cold {key:<12} {_ms_text(starting[key])}")
             if shots >= 10_000:

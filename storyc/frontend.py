@@ -34,7 +34,8 @@ from storyc.check.structure import (
     check_names,
 )
 from storyc.fsutil import file_sha256
-from storyc.language.builder import build_story
+from storyc.language.builder import SceneCache, build_story
+from storyc.language.cameo_views import view_paths
 from storyc.language.comments import comments_of
 from storyc.language.model import Span, Story
 from storyc.language.parse import ParsedStory, parse_story
@@ -205,6 +206,8 @@ def _references(story: Story) -> Iterator[tuple[Path, Path]]:
     for cameo in story.cameos:
         if cameo.path:
             yield reference_path(story, cameo.path), resolve_path(story, cameo.path)
+            for view in view_paths(cameo):  # its further images, read alike
+                yield reference_path(story, view), resolve_path(story, view)
     for shot in story.shots:
         if shot.from_image:
             yield reference_path(story, shot.from_image), resolve_path(story, shot.from_image)
@@ -265,6 +268,7 @@ def analyze_source(
     rules: RuleSelection | None = None,
     first_frames: Mapping[int, Path] | None = None,
     prompt_cache: PromptCache | None = None,
+    scene_cache: SceneCache | None = None,
 ) -> Compilation:
     """Parse, build, check and (if there are no errors) plan and prompt one story.
 
@@ -276,7 +280,8 @@ def analyze_source(
     lets through, and a story whose remaining diagnostics hold no error is planned.
     `first_frames` (shot index -> a fitted image storyc wrote, `storyc.plan.first_frames`)
     are sent as the first frames of those shots' clips. `prompt_cache` keeps rendered
-    prompts between calls (the language server's; `storyc.plan.prompt.render_prompts`).
+    prompts between calls (the language server's; `storyc.plan.prompt.render_prompts`), and
+    `scene_cache` built scenes (`storyc.language.builder.SceneCache`).
     """
     parsed = parsed if parsed is not None else parse_story(source, file)
 
@@ -296,7 +301,7 @@ def analyze_source(
             )
         )
         return Compilation(file, parsed.source, None, reported(diagnostics))
-    story, build_diagnostics = build_story(parsed.items, parsed.source, file)
+    story, build_diagnostics = build_story(parsed.items, parsed.source, file, scene_cache)
     diagnostics += build_diagnostics
     semantic = [
         *check_header(story, file),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -55,3 +58,20 @@ def write_story(folder: Path, text: str = STORY, name: str = "rooms.story") -> P
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by PyPI playwright; the test skips (saying why)
+    where either is missing."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium); .ci/run installs it")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="PyPI playwright not installed")
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

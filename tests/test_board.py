@@ -62,7 +62,7 @@ def test_board_files_and_content(built: tuple[Path, Path]) -> None:
     # The title is escaped (autoescape), the prompt is there folded, the cameo has a picture.
     assert "Two &lt;Rooms&gt; &amp; a Hall" in html and "<Rooms>" not in html
     assert "<details><summary>prompt of clip 01</summary>" in html
-    assert html.count('alt="mara"') == 2
+    assert html.count('alt="mara"') == 3  # the two shots that name her, and the cast strip
     # The cost of the same story on each provider of sora-2, from the capability table.
     assert re.search(r"<td>openai</td><td>sora-2</td>\s*<td>2</td>", html)
     assert "Last one." in html and "quietly" in html

@@ -42,15 +42,20 @@ OTHER_HOST = "another-machine.example"
 
 
 def _dead_pid() -> int:
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(done.stdout)
 
 
 def test_a_claim_is_exclusive_and_a_live_claim_makes_others_wait(tmp_path: Path) -> None:
-    with Journal.in_folder(tmp_path) as mine, Journal.in_folder(
-        tmp_path, owner=f"{OTHER_HOST}\t1\t1"
-    ) as theirs:
+    with (
+        Journal.in_folder(tmp_path) as mine,
+        Journal.in_folder(tmp_path, owner=f"{OTHER_HOST}\t1\t1") as theirs,
+    ):
         first = mine.claim("clip", "fal")
         assert isinstance(first, Claimed)
         # Two clips of one plan with the same content share an id: one submit for both.
@@ -89,9 +94,10 @@ def test_a_dead_owners_claim_is_released_and_its_unanswered_send_is_uncertain(
 
 
 def test_another_hosts_claim_counts_until_its_lease_runs_out(tmp_path: Path) -> None:
-    with Journal.in_folder(tmp_path, owner=f"{OTHER_HOST}\t7\t7") as remote, Journal.in_folder(
-        tmp_path
-    ) as me:
+    with (
+        Journal.in_folder(tmp_path, owner=f"{OTHER_HOST}\t7\t7") as remote,
+        Journal.in_folder(tmp_path) as me,
+    ):
         claim = remote.claim("c", "prodia")
         assert isinstance(claim, Claimed)
         assert isinstance(me.claim("c", "prodia"), Wait)

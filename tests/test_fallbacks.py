@@ -203,3 +203,33 @@ def test_the_checker_reads_a_provider_list(provider: str, code: str | None) -> N
 def test_provider_chain_splits_on_commas() -> None:
     assert provider_chain("runway, fal") == ["runway", "fal"]
     assert provider_chain("fal") == ["fal"]
+
+
+def test_a_fallbacks_missing_key_stops_the_run_before_anything_is_paid(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    _story(tmp_path)
+    env = provider_env(fake, tmp_path / "cache")
+    env.pop("RUNWAYML_API_SECRET")
+
+    done = storyc(["render", "spot.story", "--yes", "-o", "out"], env, tmp_path)
+
+    assert done.returncode != 0
+    assert "RUNWAYML_API_SECRET" in done.stderr and "fallback" in done.stderr
+    assert not fake.requests(provider="fal") and not fake.requests(provider="runway")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_fallbacks_key_is_not_needed_when_nothing_is_paid(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    _story(tmp_path, marked=0)
+    env = provider_env(fake, tmp_path / "cache")
+    first = storyc(["render", "spot.story", "--yes", "-o", "out"], env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    env.pop("RUNWAYML_API_SECRET")
+
+    again = storyc(["render", "spot.story", "--yes", "-o", "out"], env, tmp_path)
+
+    assert again.returncode == 0, again.stderr
+    assert _submits(fake, "fal") == 3 and _submits(fake, "runway") == 0

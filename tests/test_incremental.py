@@ -118,7 +118,9 @@ def test_any_edit_history_shows_what_lint_shows(edits: list[tuple[int, str]]) ->
     for version, (line, insert) in enumerate(edits, start=2):
         lines = text.split("\n")
         index = line % len(lines)
-        lines[index] = lines[index][: len(lines[index]) // 2] + insert + lines[index][len(lines[index]) // 2 :]
+        lines[index] = (
+            lines[index][: len(lines[index]) // 2] + insert + lines[index][len(lines[index]) // 2 :]
+        )
         text = "\n".join(lines)
         assert found(a.analyze(text, version)) == lint_found(text)
 

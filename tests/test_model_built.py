@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from storyc.language.builder import build_story
-from storyc.language.model import Cue, Node, Span, built
+from storyc.language.model import Cue, Node, Span, built, maker
 from storyc.language.parse import parse_story
 from tests.conftest import example_paths
 
@@ -66,3 +66,22 @@ def test_built_refuses_a_missing_or_unknown_field() -> None:
 def test_a_model_made_by_hand_is_still_validated() -> None:
     with pytest.raises(ValidationError):
         Span(line="one", column=1, end_line=1, end_column=2)  # type: ignore[arg-type]
+
+
+def test_built_takes_fields_in_any_order() -> None:
+    span = Span.at(1, 1, 1, 2)
+    other = Span.at(2, 1, 2, 2)
+    first = built(Cue, key="camera", text="x", span=span, key_span=other, text_span=span)
+    second = built(Cue, text_span=span, key_span=other, span=span, text="x", key="camera")
+    assert first == second == Cue(key="camera", text="x", span=span, key_span=other, text_span=span)
+    assert repr(first) == repr(second)
+
+
+def test_a_maker_refuses_an_unknown_or_missing_field_when_made() -> None:
+    with pytest.raises(TypeError):
+        maker(Cue, "key", "text", "span", "key_span")
+    with pytest.raises(TypeError):
+        maker(Span, "line", "column", "end_line", "end_column", "width")
+    make = maker(Span, "end_column", "end_line", "column", "line")
+    assert make(4, 3, 2, 1) == Span(line=1, column=2, end_line=3, end_column=4)
+    assert repr(make(4, 3, 2, 1)) == "Span(line=1, column=2, end_line=3, end_column=4)"

@@ -36,8 +36,10 @@ from storyc.probe import probe
 from storyc.providers.errors import KeyRefused, MissingKey
 from storyc.providers.runway import (
     IMAGE_TO_VIDEO,
+    RECIPES,
     TEXT_TO_VIDEO,
     RunwayRenderer,
+    _billed,
     build_request,
 )
 
@@ -45,6 +47,9 @@ from storyc.providers.runway import (
 FAKE_MEDIA = ((1280, 720, 4), (1280, 720, 2), (1920, 1080, 3), (1280, 720, 6))
 
 ROWS = [o for o in load_table().offerings if o.provider == "runway"]
+MODEL_ROWS = [o for o in ROWS if o.api_model not in RECIPES]
+"""The rows sent to text_to_video / image_to_video (a recipe's own test is
+tests/test_runway_multi_shot.py)."""
 
 
 # -- the SDK's types, read the way its own `transform` reads them ---------------------------
@@ -215,7 +220,7 @@ def _clips_for(offering: Offering, tmp_path: Path) -> list[Any]:
     return clips
 
 
-@pytest.mark.parametrize("offering", ROWS, ids=lambda o: o.model)
+@pytest.mark.parametrize("offering", MODEL_ROWS, ids=lambda o: o.model)
 def test_every_request_matches_the_runway_sdks_own_types(
     offering: Offering, tmp_path: Path
 ) -> None:
@@ -231,7 +236,7 @@ def test_every_request_matches_the_runway_sdks_own_types(
     assert (IMAGE_TO_VIDEO in endpoints) == bool(offering.first_frame)
 
 
-@pytest.mark.parametrize("offering", ROWS, ids=lambda o: o.model)
+@pytest.mark.parametrize("offering", MODEL_ROWS, ids=lambda o: o.model)
 def test_prompt_limits_are_within_what_the_sdk_documents(offering: Offering) -> None:
     source = inspect.getsource(sdk_params(TEXT_TO_VIDEO, offering.api_model))
     documented = re.search(r"up to (\d+) characters(?: \(measured in UTF-16 code units\))?", source)
@@ -397,3 +402,35 @@ def test_storyc_render_sends_what_it_shows_and_keeps_the_key_out_of_every_file(
     assert again.returncode == 0 and fake.total_submits() == 2
     assert len(list((tmp_path / "out" / "clips").glob("*.mp4"))) == 2
     assert_secret_free([tmp_path], [done.stdout, done.stderr, again.stderr], [fake.keys["runway"]])
+
+
+def test_the_cost_runway_reports_is_read_back_from_each_finished_task(
+    fake: FakeProvider, env: dict[str, str], tmp_path: Path
+) -> None:
+    clips = [
+        make_clip("runway", "veo-3.1-fast", 1, "a calm lake", seconds=4),
+        make_clip("runway", "veo-3.1-fast", 2, "a long pier", seconds=6),
+    ]
+
+    report = render(make_plan(clips), RunwayRenderer(), tmp_path / "cache")
+
+    assert report.ok, [str(f) for f in report.failures]
+    # The fake charges 10 credits a second; a credit is $0.01.
+    assert report.billed_usd == {clips[0].id: 0.40, clips[1].id: 0.60}
+
+
+@pytest.mark.parametrize(
+    ("task", "billed"),
+    [
+        ({"cost": {"credits": 120}}, 1.20),
+        ({"cost": {"credits": 0}}, 0.0),  # fully refunded
+        ({}, None),
+        ({"cost": {"credits": "120"}}, None),
+        ({"cost": {"credits": -5}}, None),
+        ({"cost": 120}, None),
+    ],
+)
+def test_only_a_well_formed_task_cost_is_read_back(
+    task: dict[str, Any], billed: float | None
+) -> None:
+    assert _billed(task) == billed

@@ -22,7 +22,7 @@ from storyc.errors import StorycError
 from storyc.plan.schema import Clip, ClipPlan
 from storyc.probe import probe
 from storyc.providers.cache import ClipCache
-from storyc.providers.engine import Phase, render_plan, render_to_dir
+from storyc.providers.engine import Phase, clip_cache, render_plan, render_to_dir
 from storyc.providers.errors import KeyRefused
 from storyc.providers.journal import JOURNAL_NAME, Journal
 from storyc.providers.preview import PreviewRenderer
@@ -69,7 +69,8 @@ def test_render_to_dir_writes_the_plan_and_the_clips(tmp_path: Path) -> None:
         assert info.video_frames == rendered.clip.render_ms * 24 // 1000
         assert info.fps == 24 and info.audio_codec == "aac"
         # A link into the cache, not a second copy of the bytes.
-        assert rendered.path.samefile(cache / f"{rendered.clip.id}.mp4")
+        # (The preview's cache key carries its drawing version: `engine.clip_cache`.)
+        assert rendered.path.samefile(clip_cache("preview", cache).path_for(rendered.clip.id))
 
 
 def test_a_second_run_renders_nothing_and_force_renders_again(tmp_path: Path) -> None:

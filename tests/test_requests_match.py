@@ -45,7 +45,8 @@ def write_row_story(folder: Path, offering: Offering) -> tuple[Path, dict[str, P
         f"model: {offering.model}",
         f"provider: {offering.provider}",
         f"size: {size}",
-        "clips: per-shot",
+        # A shots-only target (Runway's recipe) takes packed clips of several shots.
+        "clips: per-shot" if offering.min_shots <= 1 else "clips: packed",
     ]
     if offering.takes_seed:
         header.append("seed: 42")
@@ -60,7 +61,11 @@ def write_row_story(folder: Path, offering: Offering) -> tuple[Path, dict[str, P
         else:
             cameo = make_png(folder / "refs" / "mara.png", 512, 512)
         files[cameo.name] = cameo
-        lines += [f'cameo mara: "refs/{cameo.name}"', "    look: a keeper in a yellow coat", ""]
+        lines += [f'cameo mara: "refs/{cameo.name}"', "    look: a keeper in a yellow coat"]
+        if offering.cameo_media == "image":  # a second image of her: sent where it fits
+            files["mara-side.png"] = make_png(folder / "refs" / "mara-side.png", 512, 512)
+            lines.append('    side: "refs/mara-side.png"')
+        lines.append("")
     shots = [
         ("", "a lighthouse beam sweeps the fog", "        sfx: a foghorn sounds"),
         ("", "gulls circle the harbour in silence", ""),
@@ -71,9 +76,18 @@ def write_row_story(folder: Path, offering: Offering) -> tuple[Path, dict[str, P
         shots.append(("", "@mara waves from the gallery", ""))
     if offering.cameo_mode in ("characters", "elements"):
         shots.append((' from "frames/dawn.png"', "@mara climbs the stairs", ""))
+    lengths = [seconds] * len(shots)
+    if offering.min_shots > 1:
+        # Two clips of three shots, 1 + 1 + 3 s each (the recipe's shortest length, 5 s),
+        # the second from the first frame.
+        plain = [s for s in shots if not s[0]]
+        framed = [s for s in shots if s[0]][:1]
+        shots = [*plain[:2], plain[0], *framed, *plain[:2]][: 3 * (1 + len(framed))]
+        lengths = [1, 1, 3] * (1 + len(framed))
     lines.append('scene "Harbour":')
     for number, (source, action, extra) in enumerate(shots, 1):
-        lines += [f"    shot s{number} {seconds}s{source}:", "        camera: static wide shot"]
+        length = lengths[number - 1]
+        lines += [f"    shot s{number} {length}s{source}:", "        camera: static wide shot"]
         lines += [f"        action: {action}.", *([extra] if extra else []), ""]
     story = folder / "row.story"
     story.write_text("\n".join(lines), encoding="utf-8")
@@ -147,6 +161,19 @@ def _carried(fake: FakeProvider, value: Any) -> Any:
     return value
 
 
+def runway_problems(body: dict[str, Any]) -> list[str]:
+    """Why a Runway body is not valid as runwayml's own TypedDicts type it (empty: it is)."""
+    from runwayml.types.recipe_multi_shot_video_params import RecipeMultiShotVideoParams
+    from test_render_runway import problems, sdk_params
+
+    from storyc.providers.runway import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+
+    if "mode" in body:
+        return problems(body, RecipeMultiShotVideoParams)
+    endpoint = IMAGE_TO_VIDEO if "promptImage" in body else TEXT_TO_VIDEO
+    return problems(body, sdk_params(endpoint, body["model"]))
+
+
 def _prompt(request: dict[str, Any]) -> str:
     """The prompt, wherever the provider's body carries it (top level, fal's `input`,
     prodia's `config`, in a multipart `job` part, Runway's `promptText`)."""
@@ -154,6 +181,8 @@ def _prompt(request: dict[str, Any]) -> str:
         return str(request["prompt"])
     if "promptText" in request:
         return str(request["promptText"])
+    if "shots" in request:  # Runway's multi-shot recipe
+        return str(request["shots"][-1]["prompt"])
     inner = [_prompt(v) for v in request.values() if isinstance(v, dict)]
     return next(p for p in inner if p)
 
@@ -174,7 +203,10 @@ def test_plan_json_shows_exactly_the_request_that_is_sent(
     assert len(sent) == len(plan.clips)
     arrived = {_prompt(request): request for request in (received(fake, s) for s in sent)}
     for clip in plan.clips:
-        assert arrived[clip.prompt] == expected(clip.request, files), f"clip {clip.index}"
+        key = clip.shots[-1].prompt if "shots" in clip.request else clip.prompt
+        assert arrived[key] == expected(clip.request, files), f"clip {clip.index}"
+        if offering.provider == "runway":
+            assert runway_problems(clip.request) == [], clip.request
 
     # The preview shows the request of the provider whose limits it mirrors.
     if load_table().providers_for(offering.model)[0] == offering.provider:

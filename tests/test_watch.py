@@ -125,7 +125,9 @@ def test_served_board_reloads_itself_in_chromium(
             rebuild.start()
             rebuild.join(timeout=60)
             page.wait_for_function(
-                f"document.body && document.body.dataset.version !== {old!r}", timeout=10_000
+                # A function, not a string: the served page's CSP forbids eval.
+                f"() => document.body && document.body.dataset.version !== {old!r}",
+                timeout=10_000,
             )
             assert "Ambience: Rain" in page.content()  # cues start upper-case in prompts
             assert errors == []

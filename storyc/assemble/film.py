@@ -21,9 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal
 
 from storyc.assemble.composite import compose_video
 from storyc.assemble.ffmpeg import concat_list, run_ffmpeg
@@ -53,6 +51,9 @@ from storyc.assemble.x264 import matching_encoder
 from storyc.errors import StorycError
 from storyc.plan.schema import ClipPlan
 from storyc.units import frames_to_seconds
+
+if TYPE_CHECKING:
+    import numpy as np  # only where sound is mixed (`soundtrack`), never on the copy path
 
 AssemblyPath = Literal["lossless", "partial copy", "moviepy"]
 
@@ -210,6 +211,12 @@ def _lossless(
             return "copied"
     if clips_audio is None:
         clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
+    # The whole track is encoded again, not just a stretch at each cut: AAC packets hold
+    # 1024 samples and overlap their neighbours (MDCT), so a clip's packets can be kept only
+    # if it starts on a multiple of 1024 samples of the film (at 48 kHz and 24 fps, a start
+    # on a multiple of 64 frames: every other 4 s clip), and even then the packet at each
+    # splice decodes with the wrong neighbour. Sample-exact sound rules that out
+    # (docs/performance.md, "Loud cuts"; `bench/assemble.py` measures what it costs).
     soundtrack = mix_soundtrack(timeline, clips_audio, audio_format)
     _mux(video_in, soundtrack, audio_format, timeline, result, progress, "joining the clips")
     return "mixed"

@@ -8,17 +8,23 @@ through black as ramps, and a 5 ms ramp at every cut so no join clicks.
 
 from __future__ import annotations
 
+import sys
 import tempfile
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from storyc.assemble.ffmpeg import ffmpeg_output, run_ffmpeg
 from storyc.assemble.mp4 import AudioTrack, aac_config
 from storyc.assemble.timeline import CUT_AUDIO_FADE_MS, Placement, Timeline
 from storyc.units import ms_to_samples
+
+if TYPE_CHECKING:
+    # numpy is imported where sound is decoded or mixed, not on the stream-copy path
+    # (`edge_peaks` listens to the cuts with the standard library alone).
+    import numpy as np
 
 QUIET_PEAK = 0.02
 """-34 dBFS: a step this small where two clips' sound meets is not heard as a click (AAC's
@@ -49,6 +55,8 @@ def decode_clip_audio(
 
     Only the part the film uses (plus a frame) is decoded.
     """
+    import numpy as np
+
     wanted = [p for p, present in zip(timeline.placements, has_audio, strict=True) if present]
     result: list[np.ndarray | None] = [None] * len(timeline.placements)
     if not wanted:
@@ -74,6 +82,8 @@ def mix_soundtrack(
     timeline: Timeline, clips_audio: list[np.ndarray | None], audio: AudioFormat
 ) -> np.ndarray:
     """The film's audio, float32 [samples, channels], laid out exactly like its frames."""
+    import numpy as np
+
     total = timeline.sample(timeline.frames, audio.rate)
     film = np.zeros((total, audio.channels), dtype=np.float32)
     cut_ramp = ms_to_samples(CUT_AUDIO_FADE_MS, audio.rate)
@@ -113,6 +123,8 @@ def _ramp_length(timeline: Timeline, placement: Placement, rate: int, *, incomin
 
 def _equal_power(length: int) -> np.ndarray:
     """0 -> 1 over `length` samples; sin^2 + cos^2 = 1 keeps a crossfade's loudness even."""
+    import numpy as np
+
     if length <= 0:
         return np.ones(0, dtype=np.float32)
     position = (np.arange(length, dtype=np.float64) + 0.5) / length
@@ -121,6 +133,8 @@ def _equal_power(length: int) -> np.ndarray:
 
 def cuts_are_quiet(timeline: Timeline, clips_audio: list[np.ndarray | None], rate: int) -> bool:
     """True when the sound at both sides of every cut is near silence (copying won't click)."""
+    import numpy as np
+
     edge = max(1, ms_to_samples(EDGE_MS, rate))
     for placement, samples in zip(timeline.placements, clips_audio, strict=True):
         if samples is None or len(samples) == 0:
@@ -187,17 +201,17 @@ def edge_peaks(tracks: list[tuple[Path, AudioTrack]]) -> list[tuple[float, float
         bytes(stream),
         what="listening to the clips' sound at the cuts",
     )
-    samples = np.frombuffer(raw, dtype="<f4").reshape(-1, channels)
-    if len(samples) != len(windows) * 2 * group * 1024:
+    samples = array("f", raw)  # interleaved: frame n is samples[n * channels : ...]
+    if sys.byteorder != "little":
+        samples.byteswap()
+    if len(samples) != len(windows) * 2 * group * 1024 * channels:
         return None
     edge_samples = max(1, ms_to_samples(EDGE_MS, tracks[0][1].sample_rate))
-    return [
-        (
-            float(np.abs(samples[head : head + edge_samples]).max()),
-            float(np.abs(samples[tail : tail + edge_samples]).max()),
-        )
-        for head, tail in windows
-    ]
+
+    def peak(first: int) -> float:
+        return max(map(abs, samples[first * channels : (first + edge_samples) * channels]))
+
+    return [(peak(head), peak(tail)) for head, tail in windows]
 
 
 def _adts_header(payload: int, rate_index: int, channels: int) -> bytes:
@@ -218,6 +232,8 @@ def _adts_header(payload: int, rate_index: int, channels: int) -> bytes:
 
 def pcm_chunks(film: np.ndarray, chunk_samples: int = 1 << 16) -> Iterator[bytes]:
     """The soundtrack as little-endian float32 bytes, in pieces for a pipe."""
+    import numpy as np
+
     data = np.ascontiguousarray(film, dtype="<f4")
     for start in range(0, len(data), chunk_samples):
         yield data[start : start + chunk_samples].tobytes()

@@ -15,13 +15,26 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from storyc.board.page import BoardPage, CostRow, Live, Media, ShotFiles, board_page, render_board
-from storyc.board.thumbs import ThumbnailError, frame_at, reference_thumb
+from storyc.board.page import (
+    BoardPage,
+    CastMember,
+    CostRow,
+    Keyframe,
+    Live,
+    Media,
+    ShotFiles,
+    board_page,
+    render_board,
+)
+from storyc.board.thumbs import ThumbnailError, frame_at, is_video, reference_thumb
 from storyc.check.diagnostics import Diagnostic
 from storyc.frontend import Compilation, analyze_source, compile_file, read_story
 from storyc.fsutil import write_atomic
+from storyc.language.model import Story
+from storyc.plan.first_frames import KEYFRAMES_DIR, keyframe_sources
+from storyc.plan.planner import resolve_path
 from storyc.plan.schema import Clip, ClipPlan
 from storyc.plan.takes import all_takes, apply_picks, read_picks
 from storyc.sandbox import ReferencePolicy
@@ -35,7 +48,7 @@ VERSION_FILE = "board.version"
 ASSETS = "board"
 PREVIEW_DIR = "preview"
 TAKES_DIR = "takes"
-_THUMB_FILE = re.compile(r"^(?:[A-Za-z0-9_-]+-\d+|cameo-[0-9a-f]+)\.jpg$")
+_THUMB_FILE = re.compile(r"^(?:[A-Za-z0-9_-]+-\d+|(?:cameo|key)-[0-9a-f]+)\.jpg$")
 
 
 @dataclass
@@ -69,9 +82,7 @@ def make_board(
     # accept the same references (default: the project folder only).
     policy = policy if policy is not None else ReferencePolicy.for_story(file)
     # Picks are applied below, once the takes of the unpicked plan are known.
-    compilation = compile_file(
-        file, provider=provider, policy=policy, text=text, picks=False
-    )
+    compilation = compile_file(file, provider=provider, policy=policy, text=text, picks=False)
     out_dir.mkdir(parents=True, exist_ok=True)
     assets = out_dir / ASSETS
     assets.mkdir(exist_ok=True)
@@ -81,6 +92,8 @@ def make_board(
     notes: list[str] = []
     files: dict[str, ShotFiles] = {}
     cameo_thumbs: dict[str, str] = {}
+    cast: list[CastMember] = []
+    keyframes: dict[int, Keyframe] = {}
     costs: list[CostRow] = []
     takes: dict[int, list[Clip]] = {}
     picks: dict[int, int] = {}
@@ -93,7 +106,8 @@ def make_board(
         files.update(take_files)
         result.rendered = rendered + take_rendered
         notes += take_notes
-        cameo_thumbs = _cameo_thumbs(plan, assets)
+        cast, cameo_thumbs = _cast(story, assets, policy, notes)
+        keyframes = _keyframes(story, out_dir, policy, notes)
         costs = _costs(file, text, plan, policy)
     film = out_dir / f"{file.stem}.mp4"
     page = board_page(
@@ -105,9 +119,10 @@ def make_board(
         files=files,
         cameo_thumbs=cameo_thumbs,
         costs=costs,
+        cast=cast,
+        keyframes=keyframes,
         film=film.name if film.is_file() and plan is not None else None,
         takes={s.index: variants for variants in takes.values() for s in variants[0].shots},
-        picks=picks,
         live=live,
         notes=notes,
     )
@@ -240,19 +255,93 @@ def render_preview(plan: ClipPlan, out_dir: Path) -> RenderReport:
     return render_to_dir(plan, out_dir, provider="preview")
 
 
-def _cameo_thumbs(plan: ClipPlan, assets: Path) -> dict[str, str]:
+def _cast(
+    story: Story, assets: Path, policy: ReferencePolicy, notes: list[str]
+) -> tuple[list[CastMember], dict[str, str]]:
+    """The cast strip (every cameo and character, in story order) and each cameo's still."""
+    cast: list[CastMember] = []
     thumbs: dict[str, str] = {}
-    seen = {c.name: c for clip in plan.clips for c in clip.cameos}
-    for name, cameo in seen.items():
-        source = Path(cameo.path)
-        if not source.is_file():
+    for cameo in story.cameos:
+        thumb = None
+        if cameo.path:
+            thumb = _still(resolve_path(story, cameo.path), "cameo", assets, policy, notes)
+        if thumb is not None:
+            thumbs[cameo.name] = thumb
+        cast.append(
+            CastMember(
+                name=cameo.name,
+                kind="cameo",
+                look=cameo.look,
+                voice=cameo.voice,
+                thumb=thumb,
+                reference=Path(cameo.path).name if cameo.path else None,
+                video=bool(cameo.path) and is_video(Path(cameo.path or "")),
+            )
+        )
+    named = {c.name for c in story.cameos}
+    cast += [
+        CastMember(c.name, "character", c.look, c.voice, thumb=None, reference=None)
+        for c in story.characters
+        if c.name not in named
+    ]
+    return cast, thumbs
+
+
+def _keyframes(
+    story: Story, out_dir: Path, policy: ReferencePolicy, notes: list[str]
+) -> dict[int, Keyframe]:
+    """Shot number -> the picture it is drawn from: its `keyframe:` or the still `storyc
+    keyframes` made (DIR/keyframes/), else its `from` first frame."""
+    found, _missing = keyframe_sources(story, out_dir)
+    assets = out_dir / ASSETS
+    pictures: dict[int, Keyframe] = {}
+    for shot in story.shots:
+        source: Path | None
+        what: Literal["keyframe", "first frame"]
+        if shot.from_image:
+            source, what = resolve_path(story, shot.from_image), "first frame"
+        else:
+            source, what = found.get(shot.index), "keyframe"
+        if source is None:
             continue
-        digest = cameo.sha256 or hashlib.sha256(str(source).encode()).hexdigest()
-        target = assets / f"cameo-{digest[:16]}.jpg"
-        with contextlib.suppress(ThumbnailError):
-            reference_thumb(source, target)
-            thumbs[name] = f"{ASSETS}/{target.name}"
-    return thumbs
+        # The stills `storyc keyframes` wrote are storyc's own; a file the story names
+        # must be one it may send (the project folder, or --allow-path).
+        own = source.is_relative_to((out_dir / KEYFRAMES_DIR).absolute())
+        thumb = _still(source, "key", assets, None if own else policy, notes)
+        if thumb is not None:
+            pictures[shot.index] = Keyframe(thumb=thumb, what=what)
+    return pictures
+
+
+def _still(
+    source: Path, prefix: str, assets: Path, policy: ReferencePolicy | None, notes: list[str]
+) -> str | None:
+    """A small JPEG of `source` in DIR/board/, named after its content; None (with a note)
+    when it cannot be read or is outside what the story may use."""
+    problem = (
+        policy.file_problem(source)
+        if policy is not None
+        else (None if source.is_file() else "no such file")
+    )
+    if problem is not None:
+        notes.append(f"{source.name}: {problem}")
+        return None
+    try:
+        digest = _file_digest(source)
+        target = assets / f"{prefix}-{digest[:16]}.jpg"
+        reference_thumb(source, target)
+    except (OSError, ThumbnailError) as exc:
+        notes.append(f"{source.name}: no picture ({exc})")
+        return None
+    return f"{ASSETS}/{target.name}"
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _costs(file: Path, text: str, plan: ClipPlan, policy: ReferencePolicy) -> list[CostRow]:
@@ -310,6 +399,9 @@ def _prune_thumbs(assets: Path, page: BoardPage) -> None:
         for card in scene.cards:
             used.update(t for t in (card.thumb, *(k.thumb for k in card.takes)) if t)
             used.update(c.thumb for c in card.cameos if c.thumb)
+            if card.keyframe is not None:
+                used.add(card.keyframe.thumb)
+    used.update(member.thumb for member in page.cast if member.thumb)
     names = {Path(u).name for u in used}
     for path in assets.iterdir():
         if path.is_file() and _THUMB_FILE.match(path.name) and path.name not in names:

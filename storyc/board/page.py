@@ -8,6 +8,7 @@ thumbnails and rendering the missing clips is `storyc.cli.board`'s job.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -45,8 +46,34 @@ class DiagnosticView:
 
 @dataclass(frozen=True)
 class CameoView:
+    """Someone a shot names: a cameo (with a reference file) or a character (words only)."""
+
     name: str
     thumb: str | None
+    kind: Literal["cameo", "character"] = "cameo"
+
+
+@dataclass(frozen=True)
+class CastMember:
+    """One entry of the cast strip: a declared cameo or character, its look and picture."""
+
+    name: str
+    kind: Literal["cameo", "character"]
+    look: str | None
+    voice: str | None
+    thumb: str | None
+    """A still of the reference (a video cameo's middle frame), relative to the board."""
+    reference: str | None
+    """The reference file's name (never its full path: the page is served)."""
+    video: bool = False
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """The picture a shot is drawn from, when it has one: a small copy beside the board."""
+
+    thumb: str
+    what: Literal["keyframe", "first frame"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +123,11 @@ class ShotCard:
     takes: tuple[TakeView, ...] = ()
     notes: tuple[str, ...] = ()
     """The shot's `note:` lines (for people; never sent)."""
+    keyframe: Keyframe | None = None
+    pick_clip: str | None = None
+    """The id of take 1 of the shot's clip: what a click-to-pick names (with takes only)."""
+    pick_command: str | None = None
+    """`storyc pick FILE SHOT` (the take is added): how to pick without the served board."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +162,7 @@ class BoardPage:
     notes: tuple[str, ...] = field(default_factory=tuple)
     aspect: str = "16 / 9"
     """CSS aspect-ratio of the pictures (the plan's size)."""
+    cast: tuple[CastMember, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,7 +202,8 @@ def shot_of_line(story: Story | None, line: int) -> int | None:
 
 
 def shot_cameos(shot: Shot | None, known: Sequence[str]) -> tuple[str, ...]:
-    """Cameo names a shot mentions (in its cues or dialogue), in story order."""
+    """The names of `known` (cameos, characters) a shot mentions, in cues or dialogue, in
+    the order of `known`."""
     if shot is None:
         return ()
     mentioned = {ref.name for cue in shot.cues for ref in cue.references}
@@ -193,19 +227,21 @@ def board_page(
     files: Mapping[str, ShotFiles],
     cameo_thumbs: Mapping[str, str] | None = None,
     costs: Sequence[CostRow] = (),
+    cast: Sequence[CastMember] = (),
+    keyframes: Mapping[int, Keyframe] | None = None,
     film: str | None = None,
     takes: Mapping[int, Sequence[Clip]] | None = None,
-    picks: Mapping[int, int] | None = None,
     live: Live = None,
     version: str = "",
     notes: Sequence[str] = (),
 ) -> BoardPage:
     """The whole page's content. `plan` holds the picked take of each clip; `files` is keyed
     by clip id (each take is its own clip); `takes` maps a shot number to every take of its
-    clip when there is more than one, `picks` a shot number to the take picked."""
+    clip when there is more than one (the plan's own clip is the picked one: `clip.take`);
+    `cast` is the cast strip, `keyframes` the picture of each shot that has one."""
     cameo_thumbs = cameo_thumbs or {}
+    keyframes = keyframes or {}
     takes = takes or {}
-    picks = picks or {}
     by_shot: dict[int, list[Diagnostic]] = {}
     loose: list[Diagnostic] = []
     for diagnostic in diagnostics:
@@ -237,7 +273,10 @@ def board_page(
         )
 
     story_shots = story.shots if story is not None else ()
-    known_cameos = [c.name for c in story.cameos] if story is not None else []
+    kinds: dict[str, Literal["cameo", "character"]] = {}
+    if story is not None:
+        kinds |= {c.name: "cameo" for c in story.cameos}
+        kinds |= {c.name: "character" for c in story.characters if c.name not in kinds}
     scenes: dict[int, tuple[str, list[ShotCard]]] = {}
     in_scene: dict[int, int] = {}
     for clip in plan.clips:
@@ -247,15 +286,16 @@ def board_page(
             number = in_scene[clip.scene_index]
             source_shot = story_shots[shot.index - 1] if shot.index <= len(story_shots) else None
             clip_files = files.get(clip.id)
+            variants = takes.get(shot.index, ())
             take_views = tuple(
                 TakeView(
                     take=other.take,
                     clip_id=other.id,
                     thumb=(files[other.id].thumbs.get(shot.index) if other.id in files else None),
                     media=(files[other.id].media.get(shot.index) if other.id in files else None),
-                    picked=other.take == picks.get(shot.index, 1),
+                    picked=other.take == clip.take,
                 )
-                for other in takes.get(shot.index, ())
+                for other in variants
             )
             cards.append(
                 ShotCard(
@@ -267,7 +307,7 @@ def board_page(
                     duration=seconds_label(shot.end - shot.start),
                     clip_index=clip.index,
                     clip_id=clip.id,
-                    render=f"{clip.render_ms // 1000} s render, ${clip.cost_usd:.2f}",
+                    render=_render_cost(clip, len(variants)),
                     shared=len(clip.shots) > 1,
                     camera=shot.camera,
                     light=shot.light,
@@ -275,8 +315,8 @@ def board_page(
                     sound=shot.sound,
                     dialogue=tuple((d.speaker, d.delivery, d.text) for d in shot.dialogue),
                     cameos=tuple(
-                        CameoView(name, cameo_thumbs.get(name))
-                        for name in shot_cameos(source_shot, known_cameos)
+                        CameoView(name, cameo_thumbs.get(name), kinds[name])
+                        for name in shot_cameos(source_shot, list(kinds))
                     ),
                     prompt=clip.prompt,
                     diagnostics=tuple(diagnostic_view(d) for d in by_shot.get(shot.index, ())),
@@ -284,6 +324,11 @@ def board_page(
                     media=clip_files.media.get(shot.index) if clip_files else None,
                     takes=take_views,
                     notes=shot.notes,
+                    keyframe=keyframes.get(shot.index),
+                    pick_clip=variants[0].id if variants else None,
+                    pick_command=(
+                        f"storyc pick {shlex.quote(source)} {shot.index}" if variants else None
+                    ),
                 )
             )
     story_scenes = story.scenes if story is not None else ()
@@ -315,7 +360,14 @@ def board_page(
         version=version,
         notes=tuple(notes),
         aspect=_aspect(plan.story.size),
+        cast=tuple(cast),
     )
+
+
+def _render_cost(clip: Clip, takes: int) -> str:
+    """`8 s render, $0.80`, and with takes what they all cost: each is rendered and paid."""
+    one = f"{clip.render_ms // 1000} s render, ${clip.cost_usd:.2f}"
+    return one if takes <= 1 else f"{one} a take; {takes} takes ${clip.cost_usd * takes:.2f}"
 
 
 def _aspect(size: str) -> str:

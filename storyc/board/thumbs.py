@@ -18,6 +18,11 @@ THUMB_WIDTH = 480
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 
 
+def is_video(path: Path) -> bool:
+    """Whether a reference is a video (its still is a frame) rather than a picture."""
+    return path.suffix.lower() not in IMAGE_SUFFIXES
+
+
 class ThumbnailError(Exception):
     """ffmpeg or Pillow could not make the picture (the board shows a placeholder)."""
 

@@ -339,6 +339,22 @@ S115 = Rule(
     "    music: a sad cello\n    shot 4s:\n        action: rain runs down the window.",
 )
 
+S116 = Rule(
+    "S116",
+    "bad-cameo-view",
+    E,
+    "A cameo's further image (`side:`, `back:` or `outfit:`, sent beside its own file to "
+    "models that take several images of one subject) that does not name one image file in "
+    "double quotes, is given twice, or belongs to a cameo without a file of its own.",
+    'cameo mara: "refs/mara.png"\n    side: refs/mara-side.png',
+    'cameo mara: "refs/mara.png"\n    side: "refs/mara-side.png"',
+    notes="The cameo's own file is its front view. Each view is checked like any reference "
+    "(inside the project, a real image) and counted against the model's reference limit.",
+    setting=Setting(
+        files=(("refs/mara.png", "png 512x512"), ("refs/mara-side.png", "png 512x512")),
+    ),
+)
+
 S190 = Rule(
     "S190",
     "unused-suppression",
@@ -595,6 +611,25 @@ P219 = Rule(
     ),
 )
 
+P220 = Rule(
+    "P220",
+    "too-few-shots",
+    E,
+    "A clip that a shots-only target cannot take: Runway's multi-shot recipe "
+    "(`runway-multi-shot`) renders a clip as 3 to 5 shots of whole seconds, 5, 10 or 15 s in "
+    "all, and has no way to render one or two shots.",
+    'scene "Pier":\n    shot 4s:\n        action: the boat docks.\n'
+    "    shot 4s:\n        action: a rope is thrown.",
+    'scene "Pier":\n    shot 3s:\n        action: the boat docks.\n'
+    "    shot 3s:\n        action: a rope is thrown.\n"
+    "    shot 3s:\n        action: the keeper ties it off.",
+    notes="Shots join a clip while they fit (`clips: packed`, the default): every shot but "
+    "a clip's last must last whole seconds, and a `from` image, a transition other than a "
+    "cut, or a scene's end closes the clip. Give each clip 3 to 5 such shots, or pick a "
+    "model that renders one prompt.",
+    setting=Setting(header="model: runway-multi-shot\nprovider: runway"),
+)
+
 C301 = Rule(
     "C301",
     "dialogue-too-long",
@@ -691,6 +726,7 @@ RULES: tuple[Rule, ...] = (
     S113,
     S114,
     S115,
+    S116,
     S190,
     S191,
     P201,
@@ -712,6 +748,7 @@ RULES: tuple[Rule, ...] = (
     P217,
     P218,
     P219,
+    P220,
     C301,
     C302,
     C303,

@@ -10,6 +10,7 @@ The habits that do not parse are `storyc.language.habits`.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 
 from storyc.check import catalog as R
@@ -24,11 +25,25 @@ _QUOTED = re.compile(r'"[^"\n]*"')
 
 def screenplay_speaker(key: str, story: Story) -> str | None:
     """The declared person a cue key names (`INES` for `ines`), or None."""
-    lowered = key.lower()
+    return _speakers(story).get(key.lower())
+
+
+_last_speakers: tuple[weakref.ref[Story], dict[str, str]] | None = None
+
+
+def _speakers(story: Story) -> dict[str, str]:
+    """Each declared person's name by its lower case (characters first, the first one of a
+    name wins). Asked for every cue of every shot, so kept for the last story asked about
+    (weakly: the story is not kept alive for it)."""
+    global _last_speakers
+    last = _last_speakers  # one read: another thread may swap it
+    if last is not None and last[0]() is story:
+        return last[1]
+    names: dict[str, str] = {}
     for person in (*story.characters, *story.cameos):
-        if person.name.lower() == lowered:
-            return person.name
-    return None
+        names.setdefault(person.name.lower(), person.name)
+    _last_speakers = (weakref.ref(story), names)
+    return names
 
 
 def speaks_screenplay_way(cue: Cue, story: Story) -> bool:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
-from storyc.language.model import AUDIO_CUE_KEYS, Span, Story
+from storyc.language.cameo_views import CameoView, view_paths, views_as_written
+from storyc.language.model import AUDIO_CUE_KEYS, Cameo, Span, Story
 from storyc.plan.capabilities import (
     PREVIEW,
     PROVIDERS,
@@ -21,7 +22,15 @@ from storyc.plan.capabilities import (
     parse_size,
     size_for_aspect,
 )
-from storyc.plan.planner import ClipDraft, cameos_in, resolve_path, story_size
+from storyc.plan.planner import (
+    ClipDraft,
+    cameos_in,
+    cameos_with_file,
+    reference_count,
+    resolve_path,
+    shot_seconds,
+    story_size,
+)
 from storyc.sandbox import ALLOW_HINT, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, human_size
 from storyc.units import format_duration
 
@@ -214,6 +223,8 @@ def check_story_against(
     if header_seed is not None:
         yield from _seed(offering, header_seed, _text_span(story, "seed"), where, file)
     longest = offering.longest_ms
+    from_references = max(offering.lengths_for(with_references=True)) * 1000
+    with_file = cameos_with_file(story)
     for shot in story.shots:
         if shot.seed is not None and shot.seed_span is not None:
             yield from _seed(offering, shot.seed, shot.seed_span, where, file)
@@ -242,8 +253,7 @@ def check_story_against(
             )
         if shot.keyframe is not None and shot.keyframe_span is not None:
             yield from _keyframe(story, shot.keyframe, shot.keyframe_span, facts, file)
-        names = cameos_in([shot], story)
-        from_references = max(offering.lengths_for(with_references=True)) * 1000
+        names = cameos_in([shot], story, with_file)
         if names and shot.duration_ms <= longest and shot.duration_ms > from_references:
             yield R.P205.diagnostic(
                 f"a {format_duration(shot.duration_ms)} shot with cameo images is longer than "
@@ -252,6 +262,16 @@ def check_story_against(
                 file,
                 help=f"split it into shots of at most {from_references // 1000} s, or describe "
                 "the cameos in words (`character`)",
+            )
+        images = reference_count(story, names, offering)
+        if offering.cameo_mode == "image_urls" and len(names) <= offering.max_cameos < images:
+            yield R.P212.diagnostic(
+                f"this shot sends {images} cameo images (each cameo's file and its `side:`, "
+                f"`back:` and `outfit:` views); {where} takes at most {offering.max_cameos} "
+                "in one clip",
+                shot.header_span,
+                file,
+                help="drop a view of a cameo, or describe a cameo as a `character`",
             )
         if offering.cameo_mode != "none" and len(names) > offering.max_cameos:
             yield R.P212.diagnostic(
@@ -263,6 +283,7 @@ def check_story_against(
     for cameo in story.cameos:
         if cameo.path is None or cameo.path_span is None:
             continue
+        yield from _cameo_views(story, offering, cameo, facts, where, file)
         path = resolve_path(story, cameo.path)
         fact = facts.get(path)
         refused = _refused("cameo reference", cameo.path, fact, cameo.path_span, file)
@@ -305,6 +326,54 @@ def check_story_against(
                 file,
                 help="trim it to 2-4 s of the subject",
             )
+
+
+def _cameo_views(
+    story: Story,
+    offering: Offering,
+    cameo: Cameo,
+    facts: Mapping[Path, FileFacts],
+    where: str,
+    file: str,
+) -> Iterator[Diagnostic]:
+    """A cameo's views (`side:`, `back:`, `outfit:`) checked as its own file is: inside the
+    sandbox, there, an image; and said when the model has no use for them."""
+    first: dict[str, CameoView] = {}  # the line of each key that is sent (S116: the rest)
+    for view in views_as_written(cameo):
+        if view.path is not None:
+            first.setdefault(view.key, view)
+    sent = set(view_paths(cameo))
+    views = [view for view in first.values() if view.path in sent]
+    for view in views:
+        assert view.path is not None
+        fact = facts.get(resolve_path(story, view.path))
+        refused = _refused(f"cameo `{view.key}:` image", view.path, fact, view.span, file)
+        if refused is not None:
+            yield refused
+        elif fact is None or not fact.exists:
+            yield R.P210.diagnostic(
+                f"cameo `{view.key}:` image `{view.path}` does not exist",
+                view.span,
+                file,
+                help=_missing_help(view.path, resolve_path(story, view.path)),
+            )
+        elif fact.kind != "image":
+            yield R.P216.diagnostic(
+                f"a cameo's `{view.key}:` is an image, and `{view.path}` is "
+                f"{'a' if fact.kind else 'an'} {fact.kind or 'unreadable file'}",
+                view.span,
+                file,
+                help="point it at a PNG, JPEG or WebP image of the subject",
+            )
+    if views and offering.cameo_mode not in ("image_urls", "elements"):
+        yield R.P216.diagnostic(
+            f"{where} takes one reference per cameo: the views of `{cameo.name}` "
+            f"({', '.join(f'`{v.key}:`' for v in views)}) are not sent",
+            views[0].span,
+            file,
+            help="keep them for models that take several images of a subject (Kling, Veo "
+            "and Seedance reference images, Runway `references`)",
+        )
 
 
 def _refused(
@@ -397,9 +466,9 @@ def _fit_help(image: str, size: str) -> str:
     width, _, height = size.partition("x")
     fitted = f"{Path(image).with_suffix('').as_posix()}-{size}.png"
     return (
-        f"crop it to fill {size} (nothing squashed, no black bars): `ffmpeg -i \"{image}\" -vf "
+        f'crop it to fill {size} (nothing squashed, no black bars): `ffmpeg -i "{image}" -vf '
         f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height} "
-        f"\"{fitted}\"`, then `from \"{fitted}\"`"
+        f'"{fitted}"`, then `from "{fitted}"`'
     )
 
 
@@ -448,6 +517,7 @@ def check_clips(
     """What only a whole clip shows: cameos the provider cannot take with its first frame."""
     where = f"{offering.model} on {offering.mirrors or offering.provider}"
     for draft in drafts:
+        yield from _too_few_shots(offering, draft, where, file)
         if not draft.cameo_names:
             continue
         span = draft.shots[0].header_span
@@ -467,6 +537,33 @@ def check_clips(
                 file,
                 help='start the clip\'s first shot `from "image.png"`, or describe the cameo in words',
             )
+
+
+def _too_few_shots(
+    offering: Offering, draft: ClipDraft, where: str, file: str
+) -> Iterator[Diagnostic]:
+    """P220 for a clip a shots-only target (`Offering.min_shots` > 1) cannot take as shots."""
+    if offering.min_shots <= 1:
+        return
+    if shot_seconds([s.duration_ms for s in draft.shots], offering) is not None:
+        return
+    count = len(draft.shots)
+    yield R.P220.diagnostic(
+        f"{where} renders a clip as {offering.min_shots} to {offering.max_shots} shots, "
+        f"{_either(offering.lengths)} s in all; clip {draft.index} has "
+        f"{count} shot{'s' if count != 1 else ''} ({format_duration(draft.duration_ms)})",
+        draft.shots[0].header_span,
+        file,
+        help=f"give the clip {offering.min_shots} to {offering.max_shots} shots of whole "
+        "seconds (only its last may be shorter), or pick a model that renders one prompt",
+        data={"clip": draft.index},
+    )
+
+
+def _either(values: Sequence[int]) -> str:
+    """`5, 10 or 15`."""
+    texts = [str(v) for v in values]
+    return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"
 
 
 def check_prompts(

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from storyc.check import catalog as R
+from storyc.check.cameo_views import check_cameo_views
 from storyc.check.diagnostics import Diagnostic, Edit, Fix
 from storyc.check.habits import (
     cues_after_last_shot,
@@ -20,7 +21,8 @@ from storyc.check.habits import (
     spaced_size,
     speaks_screenplay_way,
 )
-from storyc.language.model import AVOID, CUE_KEYS, Cue, Property, Span, Story, avoid_items
+from storyc.language.cameo_views import VIEW_KEYS
+from storyc.language.model import AVOID, CUE_KEYS, Cameo, Cue, Property, Span, Story, avoid_items
 from storyc.plan.capabilities import parse_size
 
 HEADER_KEYS = (
@@ -41,6 +43,10 @@ PERSON_KEYS = ("look", "voice")
 LOCATION_KEYS = ("look", *CUE_KEYS)
 SCENE_KEYS = ("look", *CUE_KEYS)
 """A scene's `look:` is its own look of its location, over the location's."""
+# The same as sets, for the membership test every cue of every shot takes.
+_CUE_KEY_SET = frozenset(CUE_KEYS)
+_LOCATION_KEY_SET = frozenset(LOCATION_KEYS)
+_SCENE_KEY_SET = frozenset(SCENE_KEYS)
 WORDS_PER_SECOND = 2.5
 MAX_SEED = 2_147_483_647
 
@@ -78,12 +84,15 @@ def check_keys(story: Story, file: str) -> Iterator[Diagnostic]:
                 prop, HEADER_KEYS, "header", file
             )
     for person in (*story.cameos, *story.characters):
+        # A cameo also takes its further images (`storyc.check.cameo_views`, S116).
+        allowed = (*PERSON_KEYS, *VIEW_KEYS) if isinstance(person, Cameo) else PERSON_KEYS
         for prop in person.properties:
-            if prop.key not in PERSON_KEYS:
-                yield _unknown_key(prop, PERSON_KEYS, "cameo or character", file)
+            if prop.key not in allowed:
+                yield _unknown_key(prop, allowed, "cameo or character", file)
+    yield from check_cameo_views(story, file)
     for location in story.locations:
         for prop in location.properties:
-            if prop.key not in LOCATION_KEYS:
+            if prop.key not in _LOCATION_KEY_SET:
                 yield _unknown_key(prop, LOCATION_KEYS, "location", file)
     for preset in story.presets:
         for cue in preset.cues:
@@ -91,13 +100,13 @@ def check_keys(story: Story, file: str) -> Iterator[Diagnostic]:
                 yield _unknown_key(_as_property(cue), CUE_KEYS, "cue", file)
     for scene in story.scenes:
         for cue in scene.cues:
-            if cue.key not in SCENE_KEYS:
+            if cue.key not in _SCENE_KEY_SET:
                 yield screenplay_dialogue(cue, story, file, in_shot=False) or _unknown_key(
                     _as_property(cue), SCENE_KEYS, "cue", file
                 )
         for shot in scene.shots:
             for cue in shot.own_cues:
-                if cue.key not in CUE_KEYS:
+                if cue.key not in _CUE_KEY_SET:
                     yield (
                         screenplay_dialogue(cue, story, file, in_shot=True)
                         or shot_option_in_body(cue, shot, file)
@@ -194,19 +203,26 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
     used: set[str] = set()
     for scene in story.scenes:
         for shot in scene.shots:
-            refs = [r for cue in shot.cues for r in cue.references if cue.key != "note"]
-            refs += [r for line in shot.dialogue for r in line.references]
+            # Most cues name nobody: their empty `references` are skipped before anything else.
+            for cue in shot.cues:
+                if cue.references and cue.key != "note":
+                    used.update(r.name for r in cue.references)
+            for line in shot.dialogue:
+                used.update(r.name for r in line.references)
+            # `INES: "line"` is reported once (S107); it names her all the same.
+            for cue in shot.own_cues:
+                speaker = screenplay_speaker(cue.key, story)
+                if speaker is not None:
+                    used.add(speaker)
             # References that come from a preset or location are reported where they are
             # written; the shot's own ones here.
-            own_refs = [r for cue in shot.own_cues for r in cue.references]
-            own_refs += [r for line in shot.dialogue for r in line.references]
-            for ref in refs:
-                used.add(ref.name)
-            # `INES: "line"` is reported once (S107); it names her all the same.
-            used.update(filter(None, (screenplay_speaker(c.key, story) for c in shot.own_cues)))
-            for ref in own_refs:
-                if ref.name not in declared:
-                    yield _undeclared(ref.name, ref.span, list(declared), file)
+            for refs in (
+                *(c.references for c in shot.own_cues),
+                *(d.references for d in shot.dialogue),
+            ):
+                for ref in refs:
+                    if ref.name not in declared:
+                        yield _undeclared(ref.name, ref.span, list(declared), file)
     for holder in (*story.presets, *story.locations):
         cues = holder.cues
         for cue in cues:
@@ -390,7 +406,8 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                     help="split it into two shots",
                 )
             for cue in cameras[:1]:
-                if _CUT_INSIDE.search(cue.text):
+                # Every phrase says "cut": most cues are cleared without the search.
+                if "cut" in cue.text.lower() and _CUT_INSIDE.search(cue.text):
                     yield R.C302.diagnostic(
                         "this camera cue cuts to another setup inside one shot",
                         cue.text_span,
@@ -479,6 +496,8 @@ def check_avoid(story: Story, file: str) -> Iterator[Diagnostic]:
         yield from check(list(preset.cues), outer)
     for scene in story.scenes:
         for shot in scene.shots:
+            if not any(cue.key == AVOID for cue in shot.own_cues):
+                continue  # nothing of the shot's own to check (most shots)
             own = {(c.span.line, c.span.column) for c in shot.own_cues}
             inherited = [c for c in shot.cues if (c.span.line, c.span.column) not in own]
             # the layers before the shot's own cues, each checked against what precedes it

@@ -186,6 +186,12 @@ def _register_commands() -> None:
 def main() -> None:
     """Entry point of the `storyc` console script."""
     try:
+        # An unchanged `storyc build` answers from its stamp before typer converts options.
+        if sys.argv[1:2] == ["build"]:
+            from storyc.cli.build import up_to_date_before_parsing
+
+            if up_to_date_before_parsing(sys.argv[2:]):
+                return
         # Always `storyc`: help and shell completion name the command, however it was started.
         app(prog_name="storyc")
     except StorycError as exc:

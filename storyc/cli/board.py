@@ -60,7 +60,8 @@ def register(app: typer.Typer) -> None:
         every shot, and the cost on every provider.
 
         Clips not rendered yet are rendered with the free preview (cached), so every shot
-        has a picture. Open the page in any browser; click a picture to play the shot.
+        has a picture. Open the page in any browser; click a picture to play the shot. Takes
+        show side by side; to pick one with a click, serve the board with `storyc watch --serve`.
         Exit status: 0 the board is written, 1 the story has errors (the board then lists them).
         """
         console = Console(stderr=True, soft_wrap=True)

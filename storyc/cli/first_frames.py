@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from storyc.cli.shared import OutputFormat, compile_or_exit, print_diagnostics
 from storyc.errors import StorycError
-from storyc.frontend import Compilation, compile_file
+
+if TYPE_CHECKING:  # imported when used: `storyc build` checks its stamp before compiling
+    from storyc.frontend import Compilation
 
 FromKeyframesOption = Annotated[
     bool,
@@ -35,6 +36,8 @@ def compile_for_render(
     from_keyframes: bool = False,
 ) -> Compilation:
     """`compile_or_exit`, then, when keyframes are first frames, the plan that sends them."""
+    from storyc.cli.shared import OutputFormat, compile_or_exit, print_diagnostics
+    from storyc.frontend import compile_file
     from storyc.plan.capabilities import load_table
     from storyc.plan.first_frames import fitted_first_frames, policy_with_frames, wants_keyframes
     from storyc.providers.cache import cache_dir_for

@@ -13,7 +13,6 @@ from rich.console import Console
 
 from storyc.cli.options import AllowPathOption
 from storyc.cli.shared import compile_or_exit
-from storyc.errors import StorycError
 from storyc.terminal import plain
 
 
@@ -28,7 +27,7 @@ def register(app: typer.Typer) -> None:
         """Use take TAKE of the clip holding SHOT in the film: written to FILE.lock (JSON,
         commit it). Takes belong to a clip: naming any of its shots picks for the clip."""
         from storyc.frontend import compile_file
-        from storyc.plan.takes import clip_of, shot_key, take_count, write_pick
+        from storyc.plan.takes import pick_take, shot_key
         from storyc.sandbox import policy_for
 
         # Without the picks: a lock with two picks in one clip must not stop the pick
@@ -38,17 +37,5 @@ def register(app: typer.Typer) -> None:
             compilation = compile_or_exit(file, None, allow_paths=allow_path)
         story, plan = compilation.story, compilation.plan
         assert story is not None and plan is not None
-        number = shot_key(story, shot)
-        clip = clip_of(plan, number)
-        count = take_count(story, clip)
-        shots = ", ".join(f"#{s.index}" for s in clip.shots)
-        where = f"clip {clip.index:02d} (shot{'s' if len(clip.shots) != 1 else ''} {shots})"
-        if not 1 <= take <= count:
-            raise StorycError(
-                f"shot {shot} has {count} take{'s' if count != 1 else ''}, so there is no take "
-                f"{take}: takes belong to {where}",
-                hint="ask for more with `takes N` on the shot or `takes: N` in the header",
-            )
-        replaced = [s.index for s in clip.shots]
-        path = write_pick(file, number, take, replaced)
-        Console(stderr=True).print(plain(f"{where}: take {take} of {count} (recorded in {path})"))
+        picked = pick_take(file, story, plan, shot_key(story, shot), take)
+        Console(stderr=True).print(plain(f"{picked.describe()} (recorded in {picked.path})"))

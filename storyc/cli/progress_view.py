@@ -212,6 +212,12 @@ def show_summary(con: Console, report: RenderReport, plan: ClipPlan) -> None:
             line += f", {report.reconciled} found again after a lost answer"
         if report.uncertain:
             line += f"; {len(report.uncertain)} uncertain (not sent again: see below)"
+        if report.billed_usd:  # what the provider says it charged (Runway's task cost)
+            estimate = sum(c.cost_usd for c in plan.clips if c.id in report.billed_usd)
+            line += (
+                f"; {report.provider} reports ${sum(report.billed_usd.values()):.2f} for "
+                f"{len(report.billed_usd)} clip(s) (estimated ${estimate:.2f})"
+            )
     con.print(line + ".", highlight=False)
     if report.rendered:
         con.print(plain(f"clips in {_relative(report.rendered[0].path.parent)}"))

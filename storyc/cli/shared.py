@@ -19,6 +19,7 @@ from storyc.check.diagnostics import (
     render_json,
     sorted_diagnostics,
 )
+from storyc.cli.story_paths import default_out_dir, the_story  # noqa: F401 (re-exported)
 from storyc.errors import StorycError, UsageError
 from storyc.frontend import Compilation, compile_file
 from storyc.sandbox import policy_for
@@ -65,28 +66,6 @@ def stories_in(paths: list[Path]) -> list[Path]:
     if not found:
         raise UsageError("no .story files found in the given folders")
     return found
-
-
-def the_story(file: Path | None) -> Path:
-    """The story a command was given, or else the one `.story` file in the working folder
-    (so `storyc init demo && cd demo && storyc build` needs no file name)."""
-    if file is not None:
-        return file
-    here = sorted(Path().glob("*.story"))
-    if len(here) == 1:
-        return here[0]
-    if not here:
-        raise UsageError(
-            "no story named and no .story file in this folder",
-            hint="name one (storyc build FILE), or start one with `storyc init DIR`",
-        )
-    raise UsageError(
-        f"{len(here)} .story files here ({', '.join(p.name for p in here)}); name the one you mean"
-    )
-
-
-def default_out_dir(story: Path) -> Path:
-    return Path("build") / story.stem
 
 
 def compile_or_exit(

@@ -3,31 +3,30 @@
 On every save: check again and print the diagnostics, render with the free preview only the
 clips whose id changed (the clip cache already holds the others), and rebuild the board.
 An open board reloads itself: with `--serve` the page is served on 127.0.0.1 and polls
-`board.version`; opened as a file it carries a meta refresh.
+`board.version` (and a click on a take picks it: `storyc.cli.board_server`); opened as a file
+it carries a meta refresh. A pick (`FILE.lock` changed) rebuilds the board too.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import os
 import threading
 from collections.abc import Callable, Iterator
-from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Annotated, BinaryIO
-from urllib.parse import unquote, urlsplit
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from storyc.board.make import BOARD_FILE, BoardResult, make_board
+from storyc.board.make import BoardResult, make_board
 from storyc.board.page import Live
+from storyc.board.picks import board_picker
 from storyc.cli.board import preview_in_terminal, print_board_diagnostics
+from storyc.cli.board_server import host_allowed, serve, served_file
 from storyc.cli.options import AllowPathOption, OutOption, ProviderOption
 from storyc.cli.shared import default_out_dir
 from storyc.errors import StorycError
+from storyc.plan.takes import lock_path
 from storyc.sandbox import ReferencePolicy, policy_for
 from storyc.terminal import labelled, plain
 
@@ -78,13 +77,15 @@ def watch_once(
 def story_changes(
     file: Path, stop: threading.Event, *, debounce_ms: int = DEBOUNCE_MS
 ) -> Iterator[None]:
-    """Yield once per burst of saves of `file` (editors write, rename and touch in bursts)."""
+    """Yield once per burst of saves of `file` (editors write, rename and touch in bursts)
+    or of its picks (`FILE.lock`: a click on the served board, or `storyc pick`)."""
     import watchfiles
 
     target = file.resolve()
+    watched = {target, lock_path(target)}
 
     def is_story(_change: object, path: str) -> bool:
-        return Path(path).resolve() == target
+        return Path(path).resolve() in watched
 
     # The folder, not the file: editors that save by rename would drop a watch on the file.
     for _changes in watchfiles.watch(
@@ -131,90 +132,6 @@ def watch_loop(
         round_()
 
 
-SERVED_SUFFIXES = frozenset({".html", ".version", ".jpg", ".mp4"})
-"""What a board is made of: the page, its version stamp, pictures, clips and the film.
-Nothing else in the output folder is served (plan.json and the prompts are not the page's
-business, and plan.json names the story by the path it was given)."""
-
-
-def host_allowed(host: str | None, port: int) -> bool:
-    """Whether a request's `Host` names this server. A page from another site that rebinds
-    its DNS name to 127.0.0.1 (DNS rebinding) still sends its own name, and is refused."""
-    names = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
-    return host is not None and host.strip().lower() in names
-
-
-def served_file(root: Path, url_path: str) -> Path | None:
-    """The board file a (decoded) URL path names inside `root`, or None: no folders, no
-    `..`, nothing that resolves (through symlinks) outside `root`, only `SERVED_SUFFIXES`."""
-    parts = url_path.split("/")
-    if any(part in (".", "..") or "\\" in part or "\0" in part for part in parts):
-        return None
-    base = root.resolve()
-    try:
-        target = (base / url_path.lstrip("/")).resolve(strict=True)
-    except (OSError, RuntimeError):  # missing, or a symlink loop
-        return None
-    if not target.is_relative_to(base) or not target.is_file():
-        return None
-    return target if target.suffix.lower() in SERVED_SUFFIXES else None
-
-
-class _BoardHandler(SimpleHTTPRequestHandler):
-    """The board folder, for a browser on this machine (see `host_allowed`, `served_file`)."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        return None
-
-    def end_headers(self) -> None:
-        # The board changes under the browser's feet: never serve a stale copy.
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        super().end_headers()
-
-    def send_head(self) -> BinaryIO | None:
-        if not host_allowed(self.headers.get("Host"), self.server.server_address[1]):
-            self.send_error(HTTPStatus.MISDIRECTED_REQUEST, "this server answers 127.0.0.1 only")
-            return None
-        path = unquote(urlsplit(self.path).path)
-        if path == "/":
-            self.send_response(HTTPStatus.FOUND)
-            self.send_header("Location", "/" + BOARD_FILE)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return None
-        target = served_file(Path(self.directory), path)
-        if target is None:
-            self.send_error(HTTPStatus.NOT_FOUND)
-            return None
-        return self._open(target)
-
-    def _open(self, target: Path) -> BinaryIO | None:
-        try:
-            handle = target.open("rb")
-        except OSError:
-            self.send_error(HTTPStatus.NOT_FOUND)
-            return None
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", self.guess_type(str(target)))
-        self.send_header("Content-Length", str(os.fstat(handle.fileno()).st_size))
-        self.end_headers()
-        return handle
-
-
-def serve(folder: Path, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
-    """Serve `folder` on 127.0.0.1 in a daemon thread; return the server and the board's URL."""
-    handler = functools.partial(_BoardHandler, directory=str(folder))
-    try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as exc:
-        raise StorycError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}") from None
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="storyc-board-server", daemon=True)
-    thread.start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/board.html"
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def watch(
@@ -224,14 +141,16 @@ def register(app: typer.Typer) -> None:
         serve_board: Annotated[
             bool,
             typer.Option(
-                "--serve", help="Serve the board on 127.0.0.1; the page reloads when it changes."
+                "--serve",
+                help="Serve the board on 127.0.0.1; the page reloads when it changes, and a "
+                "click on a take picks it.",
             ),
         ] = False,
         port: Annotated[int, typer.Option("--port", help="Port for --serve (0: any free).")] = 0,
         allow_path: AllowPathOption = None,
     ) -> None:
         """Re-check, re-render with the preview (only the clips that changed) and rebuild the
-        board on every save of FILE. Stop with Ctrl-C.
+        board on every save of FILE or of its picks (FILE.lock). Stop with Ctrl-C.
         """
         if not file.is_file():
             raise StorycError(f"{file}: no such file", exit_code=2)
@@ -244,7 +163,7 @@ def register(app: typer.Typer) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         server = None
         if serve_board:
-            server, url = serve(out_dir, port)
+            server, url = serve(out_dir, port, picker=board_picker(file, policy, provider=provider))
             console.print(plain("serving the board at "), plain(url, "bold"), sep="")
         else:
             console.print(
@@ -268,3 +187,6 @@ def register(app: typer.Typer) -> None:
                 with contextlib.suppress(Exception):
                     server.shutdown()
                     server.server_close()
+
+
+__all__ = ["host_allowed", "serve", "served_file", "watch_loop", "watch_once"]

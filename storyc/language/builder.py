@@ -8,6 +8,7 @@ other judgement (unknown keys, names, provider limits) belongs to the checker.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from lark import Token, Tree
 
@@ -31,17 +32,51 @@ from storyc.language.model import (
     Story,
     Transition,
     built,
+    maker,
+    span_at,
 )
 from storyc.units import parse_duration
 
+# The builder's most numerous nodes, made by positional constructors (`maker`): half the
+# cost of `built(...)`, which was most of `build_story`'s time.
+_cue = maker(
+    Cue, "key", "text", "span", "key_span", "text_span", "origin", "origin_name", "references"
+)
+_property = maker(Property, "key", "text", "span", "key_span", "text_span", "references")
+_reference = maker(Reference, "name", "span")
+_dialogue_line = maker(
+    DialogueLine, "speaker", "delivery", "text", "span", "speaker_span", "text_span", "references"
+)
+
+_shot = maker(
+    Shot,
+    "index",
+    "scene_index",
+    "label",
+    "duration_ms",
+    "duration_text",
+    "preset",
+    "preset_span",
+    "from_image",
+    "from_span",
+    "keyframe",
+    "keyframe_span",
+    "seed",
+    "seed_span",
+    "takes",
+    "own_cues",
+    "cues",
+    "dialogue",
+    "span",
+    "header_span",
+    "duration_span",
+)
+
 
 def _token_span(token: Token) -> Span:
-    return Span.at(
-        token.line or 1,
-        token.column or 1,
-        token.end_line or token.line or 1,
-        token.end_column or (token.column or 1) + len(token),
-    )
+    line = token.line or 1
+    column = token.column or 1
+    return span_at(line, column, token.end_line or line, token.end_column or column + len(token))
 
 
 def _tokens(tree: Tree | Token) -> Iterable[Token]:
@@ -92,14 +127,41 @@ def _end(tree: Tree, fallback: Span) -> tuple[int, int]:
     return last.end_line or last.line or 1, last.end_column or (last.column or 1) + len(last)
 
 
+def _pair_fields(tree: Tree) -> tuple[str, str, Span, Span, Span]:
+    """A `key: text` line's key, text, span, key span and text span."""
+    children = tree.children
+    key_token = children[0]
+    assert isinstance(key_token, Token)
+    key_span = _token_span(key_token)
+    key_line = key_span.line
+    key_end = key_span.end_column
+    if len(children) > 1:
+        value = children[1]
+        assert isinstance(value, Token)
+        text, text_span = str(value), _token_span(value)
+    else:
+        text = ""
+        column = key_end + 1
+        text_span = span_at(key_line, column, key_line, column)
+    span = span_at(
+        key_line,
+        key_span.column,
+        text_span.end_line,
+        max(text_span.end_column, key_end + 1),
+    )
+    return str(key_token), text, span, key_span, text_span
+
+
 def _references(text: str, span: Span) -> tuple[Reference, ...]:
     """`@name` occurrences in a one-line free text whose first character is at `span`."""
+    if "@" not in text:  # most cues name no one; skips the regular expression
+        return ()
     found = []
+    line, start = span.line, span.column
     for match in NAME_REFERENCE.finditer(text):
         name = match.group(1)
-        column = span.column + match.start()
-        point = Span.at(span.line, column, span.line, column + len(name) + 1)
-        found.append(built(Reference, name=name, span=point))
+        column = start + match.start()
+        found.append(_reference(name, span_at(line, column, line, column + len(name) + 1)))
     return tuple(found)
 
 
@@ -118,12 +180,20 @@ class _Builder:
         text = self.lines[line - 1] if line <= len(self.lines) else ""
         column = len(text) - len(text.lstrip(" \t")) + 1
         end = _token_span(last)
-        return Span.at(line, column, end.end_line, end.end_column)
+        return span_at(line, column, end.end_line, end.end_column)
+
+    def lines_of(self, tree: Tree) -> list[str]:
+        """The source lines from `tree`'s first token to its last."""
+        bounds = _first_last(tree)
+        if bounds is None:
+            return []
+        first, last = bounds
+        return self.lines[(first.line or 1) - 1 : last.end_line or last.line or 1]
 
     def header_line_span(self, line: int) -> Span:
         text = self.lines[line - 1] if line <= len(self.lines) else ""
         column = len(text) - len(text.lstrip(" \t")) + 1
-        return Span.at(line, column, line, len(text.rstrip()) + 1)
+        return span_at(line, column, line, len(text.rstrip()) + 1)
 
     def node_span(self, tree: Tree, fallback_line: int) -> Span:
         bounds = _first_last(tree)
@@ -134,50 +204,25 @@ class _Builder:
     # -- lines ------------------------------------------------------------------------------
 
     def pair(self, tree: Tree) -> Property:
-        return built(Property, **self._pair_fields(tree))
+        key, text, span, key_span, text_span = _pair_fields(tree)
+        return _property(key, text, span, key_span, text_span, _references(text, text_span))
 
     def pair_cue(self, tree: Tree, origin: str = "shot", origin_name: str | None = None) -> Cue:
         """`cue(pair(tree))` without the intermediate `Property` (a shot has many cues)."""
-        return built(Cue, **self._pair_fields(tree), origin=origin, origin_name=origin_name)
-
-    def _pair_fields(self, tree: Tree) -> dict[str, object]:
-        key_token = tree.children[0]
-        assert isinstance(key_token, Token)
-        key_span = _token_span(key_token)
-        if len(tree.children) > 1:
-            value = tree.children[1]
-            assert isinstance(value, Token)
-            text, text_span = str(value), _token_span(value)
-        else:
-            text = ""
-            column = key_span.end_column + 1
-            text_span = Span.at(key_span.line, column, key_span.line, column)
-        span = Span.at(
-            key_span.line,
-            key_span.column,
-            text_span.end_line,
-            max(text_span.end_column, key_span.end_column + 1),
-        )
-        return {
-            "key": str(key_token),
-            "text": text,
-            "span": span,
-            "key_span": key_span,
-            "text_span": text_span,
-            "references": _references(text, text_span),
-        }
+        key, text, span, key_span, text_span = _pair_fields(tree)
+        references = _references(text, text_span)
+        return _cue(key, text, span, key_span, text_span, origin, origin_name, references)
 
     def cue(self, prop: Property, origin: str = "shot", origin_name: str | None = None) -> Cue:
-        return built(
-            Cue,
-            key=prop.key,
-            text=prop.text,
-            span=prop.span,
-            key_span=prop.key_span,
-            text_span=prop.text_span,
-            origin=origin,
-            origin_name=origin_name,
-            references=prop.references,
+        return _cue(
+            prop.key,
+            prop.text,
+            prop.span,
+            prop.key_span,
+            prop.text_span,
+            origin,
+            origin_name,
+            prop.references,
         )
 
     def body(self, tree: Tree) -> list[Property]:
@@ -199,18 +244,15 @@ class _Builder:
         assert text_token is not None
         speaker_span = _token_span(speaker)
         text_span = _token_span(text_token)
-        return built(
-            DialogueLine,
-            speaker=str(speaker)[1:],
-            delivery=delivery,
-            text=str(text_token)[1:-1],
-            span=self.line_span(speaker, text_token),
-            speaker_span=speaker_span,
-            text_span=text_span,
-            references=(
-                built(Reference, name=str(speaker)[1:], span=speaker_span),
-                *_references(str(text_token), text_span),
-            ),
+        name = str(speaker)[1:]
+        return _dialogue_line(
+            name,
+            delivery,
+            str(text_token)[1:-1],
+            self.line_span(speaker, text_token),
+            speaker_span,
+            text_span,
+            (_reference(name, speaker_span), *_references(str(text_token), text_span)),
         )
 
     def transition(self, tree: Tree) -> Transition:
@@ -301,6 +343,13 @@ class _Builder:
                     label = str(child)
                 elif child.type == "DURATION":
                     duration_token = child
+            elif child.data == "pair":  # the most frequent child: tested first
+                cue = self.pair_cue(child)
+                if cue.key == KEYFRAME_KEY:
+                    # A picture for the shot, not words for the prompt: kept like `from`.
+                    keyframe, keyframe_span = _unquoted(cue.text), cue.text_span
+                else:
+                    own.append(cue)
             elif child.data == "shot_with":
                 tok = child.children[0]
                 assert isinstance(tok, Token)
@@ -317,13 +366,6 @@ class _Builder:
                 tok = child.children[0]
                 assert isinstance(tok, Token)
                 takes = int(tok)
-            elif child.data == "pair":
-                cue = self.pair_cue(child)
-                if cue.key == KEYFRAME_KEY:
-                    # A picture for the shot, not words for the prompt: kept like `from`.
-                    keyframe, keyframe_span = _unquoted(cue.text), cue.text_span
-                else:
-                    own.append(cue)
             elif child.data == "dialogue":
                 dialogue.append(self.dialogue(child))
         assert duration_token is not None
@@ -341,30 +383,101 @@ class _Builder:
             layers.append(presets[preset].cues)
         layers.append(own)
         effective = _fold_cues(layers)
-        shot = built(
-            Shot,
-            index=index,
-            scene_index=scene_index,
-            label=label,
-            duration_ms=duration_ms,
-            duration_text=str(duration_token),
-            preset=preset,
-            preset_span=preset_span,
-            from_image=from_image,
-            from_span=from_span,
-            keyframe=keyframe,
-            keyframe_span=keyframe_span,
-            seed=seed,
-            seed_span=seed_span,
-            takes=takes,
-            own_cues=tuple(own),
-            cues=tuple(effective),
-            dialogue=tuple(dialogue),
-            span=Span.at(header_span.line, header_span.column, end_line, end_column),
-            header_span=header_span,
-            duration_span=duration_span,
+        shot = _shot(
+            index,
+            scene_index,
+            label,
+            duration_ms,
+            str(duration_token),
+            preset,
+            preset_span,
+            from_image,
+            from_span,
+            keyframe,
+            keyframe_span,
+            seed,
+            seed_span,
+            takes,
+            tuple(own),
+            tuple(effective),
+            tuple(dialogue),
+            span_at(header_span.line, header_span.column, end_line, end_column),
+            header_span,
+            duration_span,
         )
         return shot, []
+
+    def scene(
+        self,
+        tree: Tree,
+        number: int,
+        shots_before: int,
+        locations: dict[str, Location],
+        presets: dict[str, Preset],
+    ) -> BuiltScene:
+        """Scene `number` of the story, whose first shot is shot `shots_before + 1`."""
+        title: str | None = None
+        location_name: str | None = None
+        location_span: Span | None = None
+        scene_cues: list[Cue] = []
+        shots: list[Shot] = []
+        transitions: list[Transition | None] = []
+        leading: list[Transition] = []
+        first_token = _first_token(tree)
+        header_span = (
+            self.header_line_span(first_token.line or 1) if first_token else Span.point(1, 1)
+        )
+        location_obj: Location | None = None
+        scene_look: str | None = None
+        scene_look_span: Span | None = None
+        shot_index = shots_before
+        for child in tree.children:
+            if isinstance(child, Token) and child.type == "STRING":
+                title = str(child)[1:-1]
+            elif isinstance(child, Tree) and child.data == "scene_at":
+                tok = child.children[0]
+                assert isinstance(tok, Token)
+                location_name, location_span = str(tok), _token_span(tok)
+                location_obj = locations.get(location_name)
+            elif isinstance(child, Tree) and child.data == "pair":
+                cue = self.pair_cue(child, "scene", title)
+                if cue.key == "look":
+                    # The scene's own look of its location: the whole scene's, not a cue
+                    # (two are joined with `; `, as a key written twice anywhere).
+                    scene_look = f"{scene_look}; {cue.text}" if scene_look else cue.text
+                    scene_look_span = scene_look_span or cue.span
+                else:
+                    scene_cues.append(cue)
+            elif isinstance(child, Tree) and child.data == "shot":
+                shot_index += 1
+                shot, _ = self.shot(child, shot_index, number, scene_cues, location_obj, presets)
+                shots.append(shot)
+                transitions.append(None)
+            elif isinstance(child, Tree) and child.data == "transition":
+                transition = self.transition(child)
+                if transitions:
+                    transitions[-1] = transition
+                else:
+                    leading.append(transition)  # joins what comes before this scene
+        end_line, end_column = _end(tree, header_span)
+        scene = built(
+            Scene,
+            index=number,
+            title=title,
+            location=location_name,
+            location_span=location_span,
+            look=scene_look,
+            look_span=scene_look_span,
+            cues=tuple(scene_cues),
+            shots=tuple(shots),
+            transitions=tuple(transitions),
+            span=span_at(header_span.line, header_span.column, end_line, end_column),
+            header_span=header_span,
+        )
+        used = tuple(
+            (name, presets.get(name)) for name in dict.fromkeys(s.preset for s in shots if s.preset)
+        )
+        return BuiltScene(scene, tuple(leading), location_obj, used)
 
 
 KEYFRAME_KEY = "keyframe"
@@ -402,10 +515,106 @@ def _ending_with(scene: Scene, transition: Transition) -> Scene:
     return scene.model_copy(update={"transitions": tuple(joins)})
 
 
+@dataclass(frozen=True)
+class BuiltScene:
+    """One scene as built, with what it was built from besides its own tree."""
+
+    scene: Scene
+    leading: tuple[Transition, ...]
+    """Transitions written in the scene before its first shot: they join the shots before it
+    (or open the story), so the story applies them, not the scene."""
+    location: Location | None
+    """The declaration of the scene's `at` location, when there is one."""
+    presets: tuple[tuple[str, Preset | None], ...]
+    """Each preset a shot names (`with NAME`), with its declaration (None: undeclared)."""
+
+
+@dataclass(frozen=True)
+class _Kept:
+    tree: Tree
+    lines: list[str]
+    number: int
+    shots_before: int
+    made: BuiltScene
+
+
+class SceneCache:
+    """Scenes from the previous build, for the language server, which builds the story again
+    on every keystroke though one scene changed.
+
+    A scene is reused when it comes from the very same tree object (the editor reparses only
+    the blocks whose text or first line changed, and hands the other trees back unchanged),
+    its lines read the same, it is the same scene number with the same shots before it, and
+    its location and the presets its shots name are declared as before. Anything else is
+    built again: a scene that moved (its spans and shot numbers change) is rebuilt rather
+    than shifted, which measured faster (a copy of every node with its spans moved costs more
+    than building it from its tokens). Holds only the scenes of the last build. Not
+    thread-safe."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, _Kept] = {}
+        self._used: dict[int, _Kept] = {}
+        self.hits = 0
+        """Scenes reused."""
+        self.misses = 0
+        """Scenes built again."""
+
+    def scene(
+        self,
+        builder: _Builder,
+        tree: Tree,
+        number: int,
+        shots_before: int,
+        locations: dict[str, Location],
+        presets: dict[str, Preset],
+    ) -> BuiltScene:
+        lines = builder.lines_of(tree)
+        kept = self._kept.get(id(tree))
+        if (
+            kept is not None
+            and kept.tree is tree
+            and kept.number == number
+            and kept.shots_before == shots_before
+            and kept.lines == lines
+            and _same_declarations(kept.made, locations, presets)
+        ):
+            self.hits += 1
+        else:
+            self.misses += 1
+            made = builder.scene(tree, number, shots_before, locations, presets)
+            kept = _Kept(tree, lines, number, shots_before, made)
+        self._used[id(tree)] = kept
+        return kept.made
+
+    def forget_unused(self) -> None:
+        """Keep only the scenes of the build that just ended."""
+        self._kept, self._used = self._used, {}
+
+
+def _same_declarations(
+    made: BuiltScene, locations: dict[str, Location], presets: dict[str, Preset]
+) -> bool:
+    location_name = made.scene.location
+    location = locations.get(location_name) if location_name is not None else None
+    if location is not made.location and location != made.location:
+        return False
+    for name, preset in made.presets:
+        now = presets.get(name)
+        if now is not preset and now != preset:
+            return False
+    return True
+
+
 def build_story(
-    items: Sequence[Tree], source: str, file: str = "<story>"
+    items: Sequence[Tree],
+    source: str,
+    file: str = "<story>",
+    scene_cache: SceneCache | None = None,
 ) -> tuple[Story, list[Diagnostic]]:
-    """Build the typed story from the parser's top-level items."""
+    """Build the typed story from the parser's top-level items.
+
+    `scene_cache` (the language server's) reuses the scenes built from the very same trees
+    on the same lines, numbered alike and over the same declarations (see `SceneCache`)."""
     b = _Builder(source, file)
     header_pairs: list[Property] = []
     cameos: list[Cameo] = []
@@ -489,66 +698,21 @@ def build_story(
     shot_index = 0
     opening: Transition | None = between.get(0)
     for scene_number, tree in enumerate(scene_trees, start=1):
-        title: str | None = None
-        location_name: str | None = None
-        location_span: Span | None = None
-        scene_cues: list[Cue] = []
-        shots: list[Shot] = []
-        transitions: list[Transition | None] = []
-        first_token = _first_token(tree)
-        header_span = b.header_line_span(first_token.line or 1) if first_token else Span.point(1, 1)
-        location_obj: Location | None = None
-        scene_look: str | None = None
-        scene_look_span: Span | None = None
-        for child in tree.children:
-            if isinstance(child, Token) and child.type == "STRING":
-                title = str(child)[1:-1]
-            elif isinstance(child, Tree) and child.data == "scene_at":
-                tok = child.children[0]
-                assert isinstance(tok, Token)
-                location_name, location_span = str(tok), _token_span(tok)
-                location_obj = location_by_name.get(location_name)
-            elif isinstance(child, Tree) and child.data == "pair":
-                cue = b.pair_cue(child, "scene", title)
-                if cue.key == "look":
-                    # The scene's own look of its location: the whole scene's, not a cue
-                    # (two are joined with `; `, as a key written twice anywhere).
-                    scene_look = f"{scene_look}; {cue.text}" if scene_look else cue.text
-                    scene_look_span = scene_look_span or cue.span
-                else:
-                    scene_cues.append(cue)
-            elif isinstance(child, Tree) and child.data == "shot":
-                shot_index += 1
-                shot, _ = b.shot(
-                    child, shot_index, scene_number, scene_cues, location_obj, preset_by_name
-                )
-                shots.append(shot)
-                transitions.append(None)
-            elif isinstance(child, Tree) and child.data == "transition":
-                transition = b.transition(child)
-                if transitions:
-                    transitions[-1] = transition
-                elif scenes and scenes[-1].shots:
-                    scenes[-1] = _ending_with(scenes[-1], transition)
-                elif shot_index == 0 and opening is None:
-                    opening = transition  # before the story's first shot
-        end_line, end_column = _end(tree, header_span)
-        scenes.append(
-            built(
-                Scene,
-                index=scene_number,
-                title=title,
-                location=location_name,
-                location_span=location_span,
-                look=scene_look,
-                look_span=scene_look_span,
-                cues=tuple(scene_cues),
-                shots=tuple(shots),
-                transitions=tuple(transitions),
-                span=Span.at(header_span.line, header_span.column, end_line, end_column),
-                header_span=header_span,
+        if scene_cache is not None:
+            made = scene_cache.scene(
+                b, tree, scene_number, shot_index, location_by_name, preset_by_name
             )
-        )
+        else:
+            made = b.scene(tree, scene_number, shot_index, location_by_name, preset_by_name)
+        for transition in made.leading:
+            if scenes and scenes[-1].shots:
+                scenes[-1] = _ending_with(scenes[-1], transition)
+            elif shot_index == 0 and opening is None:
+                opening = transition  # before the story's first shot
+        scenes.append(made.scene)
+        shot_index += len(made.scene.shots)
+    if scene_cache is not None:
+        scene_cache.forget_unused()
 
     for preceding, transition in between.items():
         if 1 <= preceding <= len(scenes) and scenes[preceding - 1].shots:

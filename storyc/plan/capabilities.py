@@ -60,6 +60,9 @@ class Offering(BaseModel):
     prompt and length (Kling's `multi_prompt`); "" when a clip is one prompt."""
     max_shots: int = 1
     """At most this many shots in one clip sent as shots."""
+    min_shots: int = 1
+    """A clip of fewer shots than this cannot be sent at all (Runway's multi-shot recipe
+    takes 3 to 5); 1 where a clip that cannot go as shots goes as one prompt."""
     shot_lengths: tuple[int, ...] = ()
     """The lengths (whole seconds) one shot of such a clip may have."""
     negative_prompt: str = ""

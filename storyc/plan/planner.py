@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storyc.language.cameo_views import view_paths
 from storyc.language.model import (
     AUDIO_CUE_KEYS,
     AVOID,
@@ -32,6 +33,7 @@ from storyc.plan.schema import (
     PlannedDialogue,
     PlannedShot,
     PlannedTransition,
+    ReferenceImage,
 )
 
 DEFAULT_SIZE = "1280x720"
@@ -58,7 +60,9 @@ class ClipDraft:
         return sum(s.duration_ms for s in self.shots)
 
 
-def shot_seconds(durations_ms: Sequence[int], offering: Offering) -> tuple[int, ...] | None:
+def shot_seconds(
+    durations_ms: Sequence[int], offering: Offering, *, partial: bool = False
+) -> tuple[int, ...] | None:
     """The whole seconds each shot gets when a clip of these shots is sent as shots (Kling's
     `multi_prompt`), or None when it cannot be (one shot, a model without it, too many shots,
     lengths the model does not take).
@@ -66,8 +70,12 @@ def shot_seconds(durations_ms: Sequence[int], offering: Offering) -> tuple[int, 
     Every shot but the last must be an exact length the model takes: a shot rendered longer
     than planned would shift the ones after it. The last one is rounded up (to the shortest
     shot length, and so the clip is a length the model renders); the assembler trims the
-    slack at the end."""
-    if not offering.multi_shot or not 2 <= len(durations_ms) <= offering.max_shots:
+    slack at the end.
+
+    `partial`: the shots so far of a clip still being packed, which may hold fewer shots
+    than the model's least (`Offering.min_shots`) because more may join."""
+    fewest = 1 if partial else max(2, offering.min_shots)  # one shot alone is one prompt
+    if not offering.multi_shot or not fewest <= len(durations_ms) <= offering.max_shots:
         return None
     allowed = set(offering.shot_lengths)
     seconds = []
@@ -111,12 +119,16 @@ def story_size(story: Story, offering: Offering | None) -> str:
     return DEFAULT_SIZE
 
 
-def cameos_in(shots: Sequence[Shot], story: Story) -> list[str]:
-    """Declared cameos (with a reference file) named in these shots, in order of first mention."""
+def cameos_in(
+    shots: Sequence[Shot], story: Story, with_file: Collection[str] | None = None
+) -> list[str]:
+    """Declared cameos (with a reference file) named in these shots, in order of first mention.
+    `with_file` is `cameos_with_file(story)` when the caller asks shot after shot."""
     found: dict[str, None] = {}
     for shot in shots:
         _mentions(shot, found)
-    with_file = _cameos_with_file(story)
+    if with_file is None:
+        with_file = cameos_with_file(story)
     return [name for name in found if name in with_file]
 
 
@@ -132,13 +144,22 @@ def _mentions(shot: Shot, found: dict[str, None]) -> None:
             found.setdefault(ref.name)
 
 
-def _cameos_with_file(story: Story) -> set[str]:
+def cameos_with_file(story: Story) -> set[str]:
     """Names whose declaration is a cameo with a reference file (the first one of a name
     wins, as `Story.cameo` finds it)."""
     first: dict[str, bool] = {}
     for cameo in story.cameos:
         first.setdefault(cameo.name, bool(cameo.path))
     return {name for name, has_file in first.items() if has_file}
+
+
+def reference_count(story: Story, names: Collection[str], offering: Offering) -> int:
+    """What a clip naming these cameos counts against `Offering.max_cameos`: one a cameo, or
+    where each image is a reference of its own (`image_urls`), its file and each view."""
+    if offering.cameo_mode != "image_urls":
+        return len(names)
+    cameos = [story.cameo(name) for name in names]
+    return sum(1 + len(view_paths(cameo)) for cameo in cameos if cameo is not None)
 
 
 def _is_cut(transition: Transition | None) -> bool:
@@ -164,8 +185,10 @@ def group_clips(
     longest = offering.longest_ms
     longest_with_cameos = max(offering.lengths_for(with_references=True)) * 1000
     max_cameos = offering.max_cameos if offering.cameo_mode != "none" else None
-    with_file = _cameos_with_file(story)
+    with_file = cameos_with_file(story)
     drafts: list[ClipDraft] = []
+    # The names each draft's shots mention, in order (as `cameos_in` would find them again).
+    named: list[dict[str, None]] = []
     for scene in story.scenes:
         current: ClipDraft | None = None
         current_ms = 0
@@ -185,19 +208,25 @@ def group_clips(
                     <= (longest if not (current_cameos | shot_cameos) else longest_with_cameos)
                     if not offering.multi_shot
                     else shot_seconds(
-                        [*(s.duration_ms for s in current.shots), shot.duration_ms], offering
+                        [*(s.duration_ms for s in current.shots), shot.duration_ms],
+                        offering,
+                        partial=True,
                     )
                     is not None
                 )
                 # A different seed needs its own request, but only where seeds are sent.
                 and (current.seed == seed or not offering.takes_seed)
                 and first_frame is None
-                and (max_cameos is None or len(current_cameos | shot_cameos) <= max_cameos)
+                and (
+                    max_cameos is None
+                    or reference_count(story, current_cameos | shot_cameos, offering) <= max_cameos
+                )
             )
             if current is not None and joins_previous:
                 current.shots.append(shot)
                 current_ms += shot.duration_ms
                 current_cameos |= shot_cameos
+                named[-1].update(mentioned)  # keeps each name where it was first mentioned
             else:
                 current = ClipDraft(
                     index=len(drafts) + 1,
@@ -208,11 +237,12 @@ def group_clips(
                     input_reference=first_frame,
                 )
                 drafts.append(current)
+                named.append(mentioned)
                 current_ms = shot.duration_ms
                 current_cameos = shot_cameos
             current.transition = scene.transitions[position]
-    for draft in drafts:
-        draft.cameo_names = cameos_in(draft.shots, story)
+    for draft, names in zip(drafts, named, strict=True):
+        draft.cameo_names = [name for name in names if name in with_file]  # as `cameos_in`
     return drafts
 
 
@@ -221,6 +251,8 @@ def clip_avoid(story: Story, shots: Sequence[Shot]) -> str | None:
     (layers combine, see `storyc.language.builder`), joined with `, `; None when nothing."""
     texts = [story.header.avoid] if story.header.avoid else []
     texts += [cue.text for shot in shots for cue in shot.cues if cue.key == AVOID]
+    if not texts:  # most clips: asked twice a clip (prompt and plan)
+        return None
     # `@mara` in an avoid cue is the name (no reference image is sent for it).
     texts = [NAME_REFERENCE.sub(r"\1", text) for text in texts]
     return ", ".join(avoid_items(texts)) or None
@@ -261,10 +293,22 @@ def resolve_path(story: Story, relative: str) -> Path:
         return written
 
 
+_ID_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+"""`json.dumps` with these options, made once (a clip id is made for every clip)."""
+
+
 def content_id(fields: Mapping[str, object]) -> str:
     """A short stable hash of everything that changes the rendered pixels."""
-    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    blob = _ID_JSON.encode(fields)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def _texts_by_key(shot: Shot) -> dict[str, list[str]]:
+    """The texts of the shot's effective cues by key, in order."""
+    texts: dict[str, list[str]] = {}
+    for cue in shot.cues:
+        texts.setdefault(cue.key, []).append(cue.text)
+    return texts
 
 
 def finish_plan(
@@ -308,8 +352,12 @@ def finish_plan(
             cameo = story.cameo(name)
             assert cameo is not None and cameo.path is not None
             path = resolve(cameo.path)
+            views = tuple(
+                ReferenceImage(path=str(view), sha256=file_hashes.get(view))
+                for view in map(resolve, view_paths(cameo))
+            )
             cameo_refs.append(
-                CameoReference(name=name, path=str(path), sha256=file_hashes.get(path))
+                CameoReference(name=name, path=str(path), sha256=file_hashes.get(path), views=views)
             )
         transition = draft.transition
         planned_transition = (
@@ -322,7 +370,8 @@ def finish_plan(
         shots = []
         offset = 0
         for number, shot in enumerate(draft.shots):
-            sound = "; ".join(c.text for c in shot.cues if c.key in AUDIO_CUE_KEYS) or None
+            sound = "; ".join([c.text for c in shot.cues if c.key in AUDIO_CUE_KEYS]) or None
+            texts = _texts_by_key(shot)
             shots.append(
                 PlannedShot(
                     index=shot.index,
@@ -333,9 +382,10 @@ def finish_plan(
                     end=offset + shot.duration_ms,
                     film_start=film_cursor + offset,
                     film_end=film_cursor + offset + shot.duration_ms,
-                    camera=shot.cue("camera"),
-                    light=shot.cue("light"),
-                    action=shot.cue("action"),
+                    # As `shot.cue(key)`, from one pass over the cues.
+                    camera="; ".join(texts["camera"]) if "camera" in texts else None,
+                    light="; ".join(texts["light"]) if "light" in texts else None,
+                    action="; ".join(texts["action"]) if "action" in texts else None,
                     sound=sound,
                     dialogue=tuple(
                         PlannedDialogue(
@@ -360,6 +410,8 @@ def finish_plan(
             "input_reference": file_hashes.get(image_path) if image_path else None,
             "cameos": [c.sha256 for c in cameo_refs],
         }
+        if any(c.views for c in cameo_refs):  # only then: other clips keep their ids
+            id_fields["cameo_views"] = [[v.sha256 for v in c.views] for c in cameo_refs]
         if per_shot is not None:  # only then: the ids of other clips stay as they were
             id_fields["shots"] = [[p, n] for p, n in zip(shot_prompts, per_shot, strict=True)]
         avoid = clip_avoid(story, draft.shots)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, Tem
 from jinja2.sandbox import SandboxedEnvironment
 
 from storyc.errors import StorycError
+from storyc.language.cameo_views import view_paths
 from storyc.language.model import NAME_REFERENCE, Story
 from storyc.plan.capabilities import Offering
 from storyc.plan.planner import ClipDraft, clip_avoid, shot_seconds
@@ -28,6 +29,8 @@ from storyc.units import seconds_text
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _PROMPT_KEYS = ("camera", "lens", "light", "action", "ambient", "sfx", "music", "grade", "mood")
 """The cues a template sees (`note` never)."""
+_NO_CUES: dict[str, None] = dict.fromkeys(_PROMPT_KEYS)
+"""A shot's cues before its own are filled in (the keys in `_PROMPT_KEYS` order)."""
 _SHAREABLE = ("lens", "light", "grade", "mood", "ambient", "music")
 """Cues that describe the clip's place rather than one moment: when every shot of a packed
 clip has the same one (a location's light, a preset's ambience), the clip states it once."""
@@ -40,8 +43,10 @@ _SENTENCE_INSIDE = re.compile(r"(\w\w[.!?][\"')]? +)([a-z])")
 two word characters before the stop leave abbreviations (`e.g. the`) alone."""
 
 
+@lru_cache(maxsize=4096)
 def _sentence_case(text: str) -> str:
-    """A cue as the start of a sentence: its first letter (and each sentence's) upper-case."""
+    """A cue as the start of a sentence: its first letter (and each sentence's) upper-case.
+    Cached: a long story repeats its cues (a preset's, a location's) in shot after shot."""
     text = _SENTENCE_INSIDE.sub(lambda m: m.group(1) + m.group(2).upper(), text)
     return text[:1].upper() + text[1:]
 
@@ -65,7 +70,13 @@ def template_environment(user_dir: str | None = None) -> Environment:
     searched first and everything is then sandboxed; the shipped templates alone are ours,
     trusted, and run in a plain environment (the sandbox checks every attribute access)."""
     if user_dir is None:
-        return Environment(loader=FileSystemLoader([str(templates_dir())]), **_ENVIRONMENT_OPTIONS)
+        # Installed files that do not change while storyc runs: no `stat` per clip to see
+        # whether they did (a writer's folder is still watched, below).
+        return Environment(
+            loader=FileSystemLoader([str(templates_dir())]),
+            auto_reload=False,
+            **_ENVIRONMENT_OPTIONS,
+        )
     return SandboxedEnvironment(
         loader=FileSystemLoader([user_dir, str(templates_dir())]), **_ENVIRONMENT_OPTIONS
     )
@@ -86,11 +97,13 @@ class _Values:
 
 
 def _as_attributes(values: dict[str, object]) -> dict[str, object]:
-    """The context with every nested dict (a shot, a dialogue line, `shared`) as `_Values`."""
-    return {
-        key: _attribute_value(value) if type(value) in _NESTED else value
-        for key, value in values.items()
-    }
+    """The context with every nested dict (a shot, a dialogue line, `shared`) as `_Values`.
+    Converted in place, not copied (thousands of clips): pass a context made for this
+    render only."""
+    for key, value in values.items():
+        if type(value) in _NESTED:
+            values[key] = _attribute_value(value)
+    return values
 
 
 _NESTED = (dict, list)
@@ -98,15 +111,34 @@ _NESTED = (dict, list)
 
 def _attribute_value(value: object) -> object:
     if type(value) is dict:
-        return _Values(
-            {
-                key: _attribute_value(item) if type(item) in _NESTED else item
-                for key, item in value.items()
-            }
-        )
+        return _Values(_as_attributes(value))
     if type(value) is list:
-        return [_attribute_value(item) if type(item) in _NESTED else item for item in value]
+        for index, item in enumerate(value):
+            if type(item) in _NESTED:
+                value[index] = _attribute_value(item)
     return value
+
+
+def element_tags(story: Story, offering: Offering, cameo_names: Sequence[str]) -> dict[str, str]:
+    """The tag each cameo is called by in the prompt. Kling numbers its elements, one a
+    cameo (`@Element1`, `@Element2`); Seedance numbers its images, so where a cameo sends its
+    views too, it is called by its first image and the next cameo's number skips its views
+    (`@Image1`, then `@Image3`)."""
+    tags: dict[str, str] = {}
+    number = 1
+    for name in cameo_names:
+        tags[name] = f"{offering.cameo_tag}{number}"
+        cameo = story.cameo(name)
+        views = len(view_paths(cameo)) if cameo and offering.cameo_mode == "image_urls" else 0
+        number += 1 + views
+    return tags
+
+
+@lru_cache(maxsize=4096)
+def _name_parts(text: str) -> tuple[str, ...]:
+    """`text` split at its `@name`s: text, name, text, ..., text (the same cue is in shot
+    after shot; its names are found once)."""
+    return tuple(NAME_REFERENCE.split(text))
 
 
 class _Cast:
@@ -122,7 +154,7 @@ class _Cast:
         # Where the model names its reference images in the prompt (Kling's `@Element1`,
         # Seedance's `@Image1`), a cameo is called by its image's name.
         self.elements = (
-            {name: f"{offering.cameo_tag}{i}" for i, name in enumerate(cameo_names, start=1)}
+            element_tags(story, offering, cameo_names)
             if offering.cameo_tag and offering.cameo_mode != "none"
             else {}
         )
@@ -146,10 +178,18 @@ class _Cast:
         return f"{shown} ({person.look})" if person.look else shown
 
     def text(self, text: str) -> str:
-        return NAME_REFERENCE.sub(lambda m: self.mention(m.group(1)), text)
+        """`text` with each `@name` as the mark of that person (`mention`)."""
+        if "@" not in text:  # most cues name nobody
+            return text
+        parts = list(_name_parts(text))
+        for index in range(1, len(parts), 2):
+            parts[index] = self.mention(parts[index])
+        return "".join(parts)
 
     def finish(self, prompt: str) -> str:
         """The rendered prompt with each person named, described at their first mention."""
+        if "\ue000" not in prompt and "\ue001" not in prompt:  # nobody named, nothing stray
+            return prompt
         named = _MENTION.sub(lambda m: self.describe(self.named[int(m.group(1))]), prompt)
         return _STRAY_MARK.sub("", named)
 
@@ -187,14 +227,15 @@ def prompt_context(
             "length": f"{seconds_text(shot.duration_ms)} s",
             "start": seconds_text(offset),
             "end": seconds_text(offset + shot.duration_ms),
+            **_NO_CUES,
         }
         by_key: dict[str, list[str]] = {}
         for cue in shot.cues:
-            if cue.text:
+            if cue.text and cue.key in _NO_CUES:
                 by_key.setdefault(cue.key, []).append(cue.text)
-        for key in _PROMPT_KEYS:
-            texts = [cast.text(text) for text in by_key.get(key, ())]
-            values[key] = _sentence_case("; ".join(texts)) or None
+        # Only the keys the shot has (most are absent: None, as the empty join would give).
+        for key, texts in by_key.items():
+            values[key] = _sentence_case("; ".join([cast.text(text) for text in texts])) or None
         dialogue = []
         for line in shot.dialogue:
             speaker, voice = cast.speaker(line.speaker)

@@ -9,6 +9,7 @@ data: its request builder derives it from `render_ms` (`Clip.seconds`), and `req
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +20,7 @@ from storyc.plan.capabilities import load_table
 PLAN_VERSION = 1
 
 
+@lru_cache(maxsize=1024)  # a long story names the same few people in every clip
 def display_name(name: str) -> str:
     """How a declared person is named in every output (prompts, subtitles): the case they
     were declared with, each word's first letter upper-case, `_` as a space (`ines` is
@@ -75,12 +77,26 @@ class PlannedTransition(Frozen):
     line: int | None = None
 
 
+class ReferenceImage(Frozen):
+    path: str
+    """Absolute path of the image."""
+    sha256: str | None
+
+
 class CameoReference(Frozen):
     name: str
     path: str
     """Absolute path of the reference file."""
     sha256: str | None
     """None when the file is missing (the checker reports it)."""
+    views: tuple[ReferenceImage, ...] = Field(default=(), exclude_if=lambda v: not v)
+    """Its further images (`side:`, `back:`, `outfit:`; `storyc.language.cameo_views`),
+    sent beside its own file where the model takes several images of one subject."""
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Every image of the cameo to send: its own file (the front), then its views."""
+        return (self.path, *(view.path for view in self.views))
 
 
 class Clip(Frozen):

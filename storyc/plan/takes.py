@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,42 @@ def write_pick(story_path: Path, shot: int, take: int, clip_shots: Iterable[int]
     body = {"version": LOCK_VERSION, "picks": {str(k): v for k, v in sorted(picks.items())}}
     write_atomic(path, json.dumps(body, indent=2) + "\n")
     return path
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A pick as recorded: the clip (take 1), the take chosen, how many it has, the lock."""
+
+    clip: Clip
+    take: int
+    count: int
+    path: Path
+
+    def describe(self) -> str:
+        """`clip 01 (shots #1, #2): take 2 of 3`, as `storyc pick` and the board say it."""
+        return f"{clip_where(self.clip)}: take {self.take} of {self.count}"
+
+
+def clip_where(clip: Clip) -> str:
+    """`clip 01 (shots #1, #2)`: a clip as the writer finds it in `storyc plan`."""
+    shots = ", ".join(f"#{s.index}" for s in clip.shots)
+    return f"clip {clip.index:02d} (shot{'s' if len(clip.shots) != 1 else ''} {shots})"
+
+
+def pick_take(story_path: Path, story: Story, plan: ClipPlan, shot: int, take: int) -> Pick:
+    """Record take `take` of the clip holding shot number `shot` (`plan` compiled without
+    picks): the one way a pick is made, for `storyc pick` and the served board alike.
+    Raises `StorycError` when the clip has no such take."""
+    clip = clip_of(plan, shot)
+    count = take_count(story, clip)
+    if not 1 <= take <= count:
+        raise StorycError(
+            f"shot {shot} has {count} take{'s' if count != 1 else ''}, so there is no take "
+            f"{take}: takes belong to {clip_where(clip)}",
+            hint="ask for more with `takes N` on the shot or `takes: N` in the header",
+        )
+    path = write_pick(story_path, shot, take, [s.index for s in clip.shots])
+    return Pick(clip=clip, take=take, count=count, path=path)
 
 
 def apply_picks(story: Story, plan: ClipPlan, picks: Mapping[int, int]) -> ClipPlan:

@@ -27,6 +27,9 @@ class JobStatus:
     """The provider's own message when the job failed."""
     retry_after_s: float | None = None
     """How long the provider asks us to wait before asking again."""
+    billed_usd: float | None = None
+    """What the provider says the finished job cost, where it reports it (Runway's task
+    `cost.credits`); None where it does not."""
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,6 @@ from storyc.providers.journal import (
 )
 
 if TYPE_CHECKING:
-
     from storyc.sandbox import ReferencePolicy
 
 Phase = Literal[
@@ -133,6 +132,9 @@ class RenderReport:
     elapsed_s: float = 0.0
     provider: str = ""
     paid: bool = False
+    billed_usd: dict[str, float] = field(default_factory=dict)
+    """By clip id: what the provider reported a clip rendered in this run cost, where it
+    reports it (`JobStatus.billed_usd`); the plan's `cost_usd` is only the estimate."""
 
     @property
     def ok(self) -> bool:
@@ -431,6 +433,8 @@ class _Engine:
                     clip, _provider_text(exc), record, keep_job=True, cause=exc
                 ) from exc
             if status.state == "completed":
+                if status.billed_usd is not None:
+                    self.report.billed_usd[clip.id] = status.billed_usd
                 return
             if status.state == "failed":
                 message = status.error or "the provider reported the job as failed"
@@ -552,9 +556,7 @@ async def render_plan(
     if jobs < 1:
         raise StorycError(f"--jobs must be at least 1, not {jobs}")
     cache.ensure()
-    engine = _Engine(
-        renderer, cache, journal, force, progress, resubmit or resubmit_matcher()
-    )
+    engine = _Engine(renderer, cache, journal, force, progress, resubmit or resubmit_matcher())
     # `jobs` bounds the clips the provider works on at once: a clip holds its slot from the
     # cache lookup to the provider's "completed"; downloads then run outside the slots (at
     # most `jobs` of them too), except for a renderer that works while it downloads.
@@ -696,7 +698,7 @@ def render_to_dir(
 
         references = policy_for(Path(plan.story.source))
     out_dir = Path(out_dir)
-    cache = ClipCache(cache_dir) if cache_dir is not None else ClipCache(_story_cache(plan))
+    cache = clip_cache(name, cache_dir if cache_dir is not None else _story_cache(plan))
     cache.ensure()
     cache.sweep_partials()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -711,23 +713,47 @@ def render_to_dir(
                 hint="raise --max-cost, shorten the story, or render with `--provider preview`",
             )
         _refuse_unsafe_uploads(run.uploads, references, name)
-        active = renderer or create_renderer(name, cache_dir=cache.root, references=references)
-        try:
-            if active.paid and (run.to_pay or run.uncertain):
-                if approve is None:
-                    raise StorycError(
-                        f"rendering {len(run.to_pay)} clip(s) on {name} costs about "
-                        f"${run.cost:.2f} and nobody approved it; nothing was submitted"
-                    )
-                approve(run)
-        except BaseException:
-            asyncio.run(active.aclose())
-            raise
-        report = asyncio.run(
-            _run(plan, active, cache, journal, jobs, force, progress, wants_again)
-        )
+        report = _from_cache(plan, run, cache, progress) if renderer is None else None
+        if report is None:
+            active = renderer or create_renderer(name, cache_dir=cache.root, references=references)
+            try:
+                if active.paid and (run.to_pay or run.uncertain):
+                    if approve is None:
+                        raise StorycError(
+                            f"rendering {len(run.to_pay)} clip(s) on {name} costs about "
+                            f"${run.cost:.2f} and nobody approved it; nothing was submitted"
+                        )
+                    approve(run)
+            except BaseException:
+                asyncio.run(active.aclose())
+                raise
+            report = asyncio.run(
+                _run(plan, active, cache, journal, jobs, force, progress, wants_again)
+            )
     report.rendered = [_place(r, out_dir / "clips") for r in report.rendered]
     _prune_stale(out_dir / "clips", plan)
+    return report
+
+
+def _from_cache(
+    plan: ClipPlan, run: RunPlan, cache: ClipCache, progress: ProgressCallback | None
+) -> RenderReport | None:
+    """Every clip from the cache, without creating the renderer (no HTTP client, no key
+    read: a cached film needs neither); None when any clip needs the provider after all."""
+    if run.to_pay or run.in_flight or run.uncertain or len(run.cached) != len(plan.clips):
+        return None
+    started = time.perf_counter()
+    hits = [cache.lookup(clip.id) for clip in plan.clips]  # again: the cache may have moved
+    if any(hit is None for hit in hits):
+        return None
+    report = RenderReport(provider=run.provider, paid=run.paid)
+    for clip, hit in zip(plan.clips, hits, strict=True):
+        assert hit is not None
+        if progress is not None:  # the phases the engine reports for a cached clip
+            progress(clip, "queued", None)
+            progress(clip, "cached", 100.0)
+        report.rendered.append(RenderedClip(clip=clip, path=hit, cached=True))
+    report.elapsed_s = time.perf_counter() - started
     return report
 
 
@@ -789,6 +815,16 @@ async def _run(
         await renderer.aclose()
 
 
+def clip_cache(provider: str, root: Path) -> ClipCache:
+    """The cache `provider`'s clips live in under `root`: the preview's key carries its
+    drawing version (`preview.PreviewCache`), so an upgrade redraws previews, not paid clips."""
+    if provider == "preview":
+        from storyc.providers.preview import PreviewCache
+
+        return PreviewCache(root)
+    return ClipCache(root)
+
+
 def _story_cache(plan: ClipPlan) -> Path:
     return cache_dir_for(Path(plan.story.source))
 
@@ -828,7 +864,7 @@ def uploads_of(clips: Sequence[Clip]) -> list[Upload]:
     users: dict[Path, list[int]] = {}
     for clip in clips:
         files = [clip.input_reference] if clip.input_reference else []
-        files += [cameo.path for cameo in clip.cameos]
+        files += [image for cameo in clip.cameos for image in cameo.images]  # views too
         for file in files:
             users.setdefault(Path(file), []).append(clip.index)
     found = []

@@ -94,6 +94,8 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
     # Where the model takes no cameo, the cameo is described in words only (P214).
     cameos = clip.cameos if offering.cameo_mode != "none" else ()
     cameo_urls = [files.add(cameo.path, "upload") for cameo in cameos]
+    # Reference apps take every image of every cameo (its front, then its views).
+    all_urls = [files.add(image, "upload") for cameo in cameos for image in cameo.images]
     body: dict[str, Any] = {}
     if offering.multi_shot and all(shot.prompt is not None for shot in clip.shots[:2]):
         # A packed clip goes shot by shot (Kling's `multi_prompt`, fal's
@@ -120,7 +122,7 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
         if not offering.api_model_reference:
             raise FalRequestError("fal", f"{offering.model} takes no cameo images", clip.stem)
         app = offering.api_model_reference
-        body[offering.cameo_field] = cameo_urls
+        body[offering.cameo_field] = all_urls
     if first_frame:
         if not offering.api_model_image or not offering.first_frame:
             raise FalRequestError("fal", f"{offering.model} cannot start from an image", clip.stem)
@@ -135,11 +137,17 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
                 clip.stem,
             )
         # Kling's element (KlingV3ImageElementInput in fal's client types): a frontal image
-        # and 1 to 3 reference images, named @Element1, @Element2... in the prompt. A cameo
-        # has one image today, and the schema says "at least one [reference] image is
-        # required", so that image is also its reference (see docs/providers.md).
+        # and 1 to 3 reference images, named @Element1, @Element2... in the prompt. The
+        # cameo's views (`side:`, `back:`, `outfit:`) are its references; a cameo without
+        # any sends its own image again, as the schema says "at least one [reference] image
+        # is required" (see docs/providers.md).
         body["elements"] = [
-            {"frontal_image_url": url, "reference_image_urls": [url]} for url in cameo_urls
+            {
+                "frontal_image_url": url,
+                "reference_image_urls": [files.add(v.path, "upload") for v in cameo.views][:3]
+                or [url],
+            }
+            for url, cameo in zip(cameo_urls, cameos, strict=True)
         ]
     # Kling's image-to-video takes its aspect from the start image.
     if not (first_frame and offering.first_frame == "start_image_url"):

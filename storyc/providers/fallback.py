@@ -261,6 +261,8 @@ def _round_approval(
 
         def first(run: RunPlan) -> None:
             if later:
+                if run.to_pay:
+                    _check_keys(later)
                 run = replace(run, fallbacks=later, worst_cost=worst_cost(run, plans))
             approve(run)
 
@@ -272,6 +274,22 @@ def _round_approval(
             approve(run)
 
     return next_one
+
+
+def _check_keys(providers: Sequence[str]) -> None:
+    """Every fallback's key, before the first provider is paid (`registry.check_key`)."""
+    from storyc.providers.errors import BadKey, MissingKey
+    from storyc.providers.registry import check_key
+
+    for name in providers:
+        try:
+            check_key(name)
+        except (MissingKey, BadKey) as exc:
+            exc.hint = (
+                f"`{name}` is a fallback in the provider list; set {exc.env_var} (nothing "
+                f"was sent to any provider), or drop `{name}` from the list"
+            )
+            raise
 
 
 def _starting_rounds(

@@ -275,9 +275,7 @@ class Journal:
             latest = self._latest(clip_id, provider)
             if latest is not None and latest.status in HELD:
                 # Ours too: two clips of one plan can share an id (the same content).
-                if latest.owner == self.owner or owner_alive(
-                    latest.owner, latest.lease_until, now
-                ):
+                if latest.owner == self.owner or owner_alive(latest.owner, latest.lease_until, now):
                     return Wait(latest)
                 # Its owner is gone. `claimed`: nothing left the machine, claim again.
                 # `sending`: the request may have reached the provider.
@@ -291,9 +289,7 @@ class Journal:
                     return Uncertain(latest)
                 self._set(latest.row, "abandoned", "paid again on purpose (--resubmit)", now)
                 latest = self._get(latest.row)
-            if latest is not None and (
-                latest.active or (latest.status == "done" and not force)
-            ):
+            if latest is not None and (latest.active or (latest.status == "done" and not force)):
                 return Follow(latest)
             cursor = self._db.execute(
                 "INSERT INTO jobs (clip_id, provider, job_id, state, status, submitted_at,"
@@ -424,8 +420,20 @@ def _state_json(job: Submitted) -> str:
 
 
 def _record(row: tuple[object, ...]) -> JobRecord:
-    (row_id, clip_id, provider, job_id, state, status, submitted_at, updated_at, error,
-     owner, lease_until, sent_at) = row
+    (
+        row_id,
+        clip_id,
+        provider,
+        job_id,
+        state,
+        status,
+        submitted_at,
+        updated_at,
+        error,
+        owner,
+        lease_until,
+        sent_at,
+    ) = row
     return JobRecord(
         row=int(row_id),  # type: ignore[call-overload]
         clip_id=str(clip_id),

@@ -45,6 +45,19 @@ def renderer_class(name: str) -> type:
     return cls
 
 
+def check_key(name: str) -> None:
+    """Raise `MissingKey`/`BadKey` now if provider `name` needs a key that is unset or
+    cannot be one (nothing is sent). A fallback provider's key is checked before the first
+    provider pays for anything: found only at its turn, a missing key would stop the run
+    after money was spent on clips the fallback was meant to take over."""
+    from storyc.providers.errors import read_key
+
+    cls = renderer_class(name)
+    env_var = getattr(importlib.import_module(cls.__module__), "KEY_ENV", None)
+    if isinstance(env_var, str):
+        read_key(name, env_var)
+
+
 def create_renderer(
     name: str, *, cache_dir: Path | None = None, references: ReferencePolicy | None = None
 ) -> Renderer:

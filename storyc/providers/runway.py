@@ -56,6 +56,16 @@ API_VERSION = "2024-11-06"
 
 TEXT_TO_VIDEO = "/v1/text_to_video"
 IMAGE_TO_VIDEO = "/v1/image_to_video"
+MULTI_SHOT_RECIPE = "/v1/recipes/multi_shot_video"
+RECIPES = {"multi_shot_video": MULTI_SHOT_RECIPE}
+"""The recipes a model row may name as its `api_model`: workflows with their own endpoint
+and body, no `model` field (runwayml 5.24.0 `resources/recipes.py`)."""
+RECIPE_VERSION = "2026-06"
+"""The recipe `version` storyc was written against: a dated version pins the workflow's
+behaviour (the SDK's `version` docs); "unsafe-latest" could change without notice."""
+
+USD_PER_CREDIT = 0.01
+"""Runway's API credits are bought at $0.01 each (docs.dev.runwayml.com/guides/quickstart)."""
 
 _WAITING = {"PENDING", "THROTTLED"}
 
@@ -75,17 +85,25 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
     A first frame makes it `image_to_video` with `promptImage`; cameo images (where the model
     takes `references`) make `references: [{uri}]`. Files are named `<upload of NAME>`; each
     is uploaded at send time and replaced by its `runway://` URI."""
+    if clip.api_model in RECIPES:
+        return _recipe_request(clip, offering)
     files = FileNames()
     first_frame = files.add(clip.input_reference, "upload") if clip.input_reference else None
     # Where the model takes no cameo, the cameo is described in words only (P214).
     cameos = clip.cameos if offering.cameo_mode != "none" else ()
-    references = [{"uri": files.add(cameo.path, "upload")} for cameo in cameos]
-    body: dict[str, Any] = {
-        "model": clip.api_model,
-        "promptText": clip.prompt,
-        "ratio": ratio_of(clip.size),
-        "duration": offering.seconds_value(clip.render_seconds),
-    }
+    # Each cameo's own file, then its further views (`side:`, `back:`, `outfit:`).
+    references = [{"uri": files.add(image, "upload")} for cameo in cameos for image in cameo.images]
+    body: dict[str, Any] = {"model": clip.api_model}
+    shots = _shots(clip, offering)
+    if shots is not None:
+        # Kling's multi-shot (the SDK's `providerSettings`): each shot with its own prompt
+        # and length. `promptText` is needed only with `shotType: intelligence`, so the
+        # clip's inlined prompt is not sent beside its shots.
+        body["providerSettings"] = {offering.multi_shot: shots, "shotType": "customize"}
+    else:
+        body["promptText"] = clip.prompt
+    body["ratio"] = ratio_of(clip.size)
+    body["duration"] = offering.seconds_value(clip.render_seconds)
     path = TEXT_TO_VIDEO
     if first_frame:
         if not offering.first_frame:
@@ -113,6 +131,43 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
     if clip.avoid and offering.negative_prompt:
         body[offering.negative_prompt] = clip.avoid
     return ProviderRequest(path=path, body=body, files=files.frozen())
+
+
+def _shots(clip: Clip, offering: Offering) -> list[dict[str, Any]] | None:
+    """The clip's shots as `{prompt, duration}` where the planner wrote each shot's prompt
+    (it does only for a clip the model takes shot by shot), else None."""
+    if not offering.multi_shot or any(shot.prompt is None for shot in clip.shots):
+        return None
+    return [
+        {"prompt": shot.prompt, "duration": (shot.render_ms or 0) // 1000} for shot in clip.shots
+    ]
+
+
+def _recipe_request(clip: Clip, offering: Offering) -> ProviderRequest:
+    """The multi-shot recipe in custom mode: 3 to 5 shots whose lengths sum to the clip's
+    5, 10 or 15 s (runwayml 5.24.0 `recipe_multi_shot_video_params.Variant1`)."""
+    shots = _shots(clip, offering)
+    if shots is None or not offering.min_shots <= len(shots) <= offering.max_shots:
+        # The checker reports such a clip (P220) before anything is planned for real.
+        raise RunwayRequestError(
+            "runway",
+            f"{offering.model} takes a clip as {offering.min_shots} to {offering.max_shots} "
+            f"shots of whole seconds; clip {clip.index} cannot be sent so",
+            clip.stem,
+        )
+    files = FileNames()
+    body: dict[str, Any] = {
+        "mode": "custom",
+        "version": RECIPE_VERSION,
+        "shots": shots,
+        "duration": offering.seconds_value(clip.render_seconds),
+        "ratio": ratio_of(clip.size),
+    }
+    if offering.audio == "optional":
+        body["audio"] = clip.audio
+    if clip.input_reference:
+        body[offering.first_frame] = {"uri": files.add(clip.input_reference, "upload")}
+    return ProviderRequest(path=RECIPES[clip.api_model], body=body, files=files.frozen())
 
 
 class RunwayRenderer:
@@ -196,7 +251,7 @@ class RunwayRenderer:
                 self._video_urls[job.job_id] = self._output_url(task, clip)
             except JobRejected as rejected:
                 return JobStatus(state="failed", error=rejected.provider_message)
-            return JobStatus(state="completed", progress=100.0)
+            return JobStatus(state="completed", progress=100.0, billed_usd=_billed(task))
         if state == "FAILED":
             return JobStatus(state="failed", error=self._failure(task))
         if state == "CANCELLED":
@@ -220,7 +275,9 @@ class RunwayRenderer:
         output = task.get("output")
         url = output[0] if isinstance(output, list) and output else None
         if not isinstance(url, str) or not url:
-            raise JobRejected(self.name, f"the finished task carried no {self.output_kind}", clip.stem)
+            raise JobRejected(
+                self.name, f"the finished task carried no {self.output_kind}", clip.stem
+            )
         return url
 
     def _failure(self, task: dict[str, Any]) -> str:
@@ -267,6 +324,16 @@ class RunwayRenderer:
             )
             self._uploaded[sha256] = uri
             return uri
+
+
+def _billed(task: dict[str, Any]) -> float | None:
+    """A finished task's `cost.credits` (runwayml 5.24.0 `SucceededCost`: "what remains
+    charged") in dollars, or None when the answer carries none."""
+    cost = task.get("cost")
+    credits = cost.get("credits") if isinstance(cost, dict) else None
+    if isinstance(credits, bool) or not isinstance(credits, int | float) or credits < 0:
+        return None
+    return round(credits * USD_PER_CREDIT, 4)
 
 
 def _percent(progress: object) -> float | None:

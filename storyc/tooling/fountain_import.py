@@ -242,9 +242,7 @@ class _Converter:
 
     def drop(self, written: str, where: str) -> None:
         self.dropped.append(written)
-        comment = (
-            f"{written} ({where})"
-        )
+        comment = f"{written} ({where})"
         if self.scenes:
             self.scenes[-1].items.append(("#", comment))
         else:

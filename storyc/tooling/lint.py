@@ -4,6 +4,7 @@ The diagnostics come from `storyc.frontend.analyze_source`, the one front end; w
 them a writer sees (`select`/`ignore`, `# storyc: ignore[CODE]`) is `storyc.check.policy`.
 This module adds the fixes (`storyc lint --fix`) and applies them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

@@ -1,6 +1,7 @@
 """Runway's API as the fake serves it (runwayml 5.24.0; docs.dev.runwayml.com).
 
     POST /runway/v1/text_to_video, /runway/v1/image_to_video  -> {"id"}
+    POST /runway/v1/recipes/multi_shot_video (custom mode)  -> {"id", "estimatedCost"}
     GET  /runway/v1/tasks/{id}   -> PENDING / RUNNING (progress 0..1) / SUCCEEDED (output,
                                     cost) / FAILED (failure, failureCode)
     DELETE /runway/v1/tasks/{id} -> 204, the task CANCELLED
@@ -44,10 +45,13 @@ def _model(
     seed: bool = True,
     references: bool = False,
     negative: bool = False,
+    multi_prompt: bool = False,
     i2v_ratios: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """One model's fields for text_to_video and image_to_video: field -> rule."""
     common: dict[str, Any] = {"model": str, "promptText": str, "duration": durations}
+    if multi_prompt:  # the SDK's Kling `provider_settings`, alias providerSettings
+        common["providerSettings"] = "multi_prompt"
     if negative:  # the SDK's Veo3_1 / Veo3_1Fast `negative_prompt`, alias negativePrompt
         common["negativePrompt"] = str
     if audio:
@@ -71,10 +75,13 @@ MODELS: dict[str, dict[str, dict[str, Any]]] = {
     "veo3.1": _model(_VEO_RATIOS, (4, 6, 8), negative=True),
     "veo3.1_fast": _model(_VEO_RATIOS, (4, 6, 8), negative=True),
     "kling3.0_pro": _model(
-        ("1920:1080", "1080:1920", "1440:1440"), tuple(range(3, 16)), seed=False
+        ("1920:1080", "1080:1920", "1440:1440"), tuple(range(3, 16)), seed=False, multi_prompt=True
     ),
     "kling3.0_standard": _model(
-        ("1280:720", "720:1280", "960:960"), tuple(range(3, 16)), seed=False
+        ("1280:720", "720:1280", "960:960"), tuple(range(3, 16)), seed=False, multi_prompt=True
+    ),
+    "klingO3_pro": _model(
+        ("1920:1080", "1080:1920", "1440:1440"), tuple(range(3, 16)), seed=False, multi_prompt=True
     ),
     "seedance2": _model(
         (*_SEEDANCE_RATIOS, "1920:1080", "1080:1920"), ("auto", *range(4, 16)), references=True
@@ -98,6 +105,12 @@ REQUIRED = {
 }
 
 
+RECIPE = "/v1/recipes/multi_shot_video"
+# runwayml 5.24.0 `recipe_multi_shot_video_params.Variant1` (custom mode).
+_RECIPE_FIELDS = {"mode", "version", "shots", "duration", "ratio", "audio", "firstFrame"}
+_RECIPE_RATIOS = ("1280:720", "720:1280", "960:960", "1920:1080", "1080:1920", "1440:1440")
+
+
 def error(message: str, status: int, **headers: str) -> Response:
     return Response.json({"error": message}, status, **headers)
 
@@ -110,7 +123,7 @@ def handle(fake: FakeProvider, request: Request) -> Response:
         return _media(fake, request)
     rest = path.removeprefix("/runway")
     if (
-        rest in ("/v1/text_to_video", "/v1/image_to_video", "/v1/text_to_image")
+        rest in ("/v1/text_to_video", "/v1/image_to_video", "/v1/text_to_image", RECIPE)
         and request.method == "POST"
     ):
         kind = "submit"
@@ -134,6 +147,8 @@ def handle(fake: FakeProvider, request: Request) -> Response:
         return error("Incorrect API key provided", 401)
     if request.headers.get("x-runway-version") != API_VERSION:
         return error(f"X-Runway-Version must be {API_VERSION}", 400)
+    if kind == "submit" and rest == RECIPE:
+        return _submit_recipe(fake, request)
     if kind == "submit":
         return _submit(fake, request, rest.removeprefix("/v1/"))
     if kind == "upload-start":
@@ -157,7 +172,11 @@ def _submit(fake: FakeProvider, request: Request, endpoint: str) -> Response:
     spec = MODELS.get(body.get("model", ""), {}).get(endpoint)
     if spec is None:
         return error(f"Model {body.get('model')!r} is not available on {endpoint}", 400)
-    for name in REQUIRED[endpoint]:
+    required = REQUIRED[endpoint]
+    if "providerSettings" in spec and endpoint == "text_to_video":
+        # Kling's text_to_video needs no promptText beside a `customize` multiPrompt.
+        required = ("model", "ratio")
+    for name in required:
         if name not in body:
             return error(f"Validation of body failed: `{name}` is required", 400)
     for name, value in body.items():
@@ -167,7 +186,10 @@ def _submit(fake: FakeProvider, request: Request, endpoint: str) -> Response:
         problem = _check(fake, rule, value)
         if problem:
             return error(f"Validation of body failed: `{name}` {problem}", 400)
-    prompt = body.get("promptText", "")
+    segments = body.get("providerSettings", {}).get("multiPrompt", [])
+    prompt = body.get("promptText") or "\n".join(str(seg["prompt"]) for seg in segments)
+    if not prompt:
+        return error("Validation of body failed: `promptText` or `multiPrompt` is required", 400)
     limit = 3500 if body["model"].startswith("seedance") else 1000
     if body["model"] in ("gen4.5", "veo3.1", "veo3.1_fast", "seedance2", "seedance2_fast") and (
         len(prompt.encode("utf-16-le")) // 2 > limit
@@ -180,6 +202,63 @@ def _submit(fake: FakeProvider, request: Request, endpoint: str) -> Response:
     seconds = 5 if duration == "auto" else int(duration)
     job = fake.new_job("runway", prompt, width, height, seconds, endpoint=endpoint, input=body)
     return Response.json({"id": job.id})
+
+
+def _submit_recipe(fake: FakeProvider, request: Request) -> Response:
+    """The multi-shot recipe in custom mode, validated as the SDK types it: 3 to 5 shots of
+    `{prompt, duration}` whose durations sum to `duration` (5, 10 or 15; default 10)."""
+    try:
+        body = request.json()
+    except ValueError:
+        return error("Invalid JSON body", 400)
+    if not isinstance(body, dict):
+        return error("Body must be an object", 400)
+    problem = _recipe_problem(fake, body)
+    if problem:
+        return error(f"Validation of body failed: {problem}", 400)
+    prompt = "\n".join(shot["prompt"] for shot in body["shots"])
+    if fake.faults.rejects("runway", prompt):
+        return error(fake.faults.moderation_message, 400)
+    width, height = (int(n) for n in str(body.get("ratio", "1280:720")).split(":"))
+    seconds = body.get("duration", 10)
+    job = fake.new_job(
+        "runway", prompt, width, height, seconds, endpoint="multi_shot_video", input=body
+    )
+    return Response.json({"id": job.id, "estimatedCost": {"credits": 10 * seconds}})
+
+
+def _recipe_problem(fake: FakeProvider, body: dict[str, Any]) -> str | None:
+    unknown = sorted(set(body) - _RECIPE_FIELDS)
+    if unknown:
+        return f"unrecognized key `{unknown[0]}`"
+    if body.get("mode") != "custom":
+        return "`mode` must be custom (auto takes a `prompt`)"
+    if body.get("version") not in ("2026-06", "unsafe-latest"):
+        return "`version` must be 2026-06 or unsafe-latest"
+    duration = body.get("duration", 10)
+    if _check(fake, (5, 10, 15), duration):
+        return "`duration` must be one of 5, 10, 15"
+    if "ratio" in body and _check(fake, _RECIPE_RATIOS, body["ratio"]):
+        return f"`ratio` must be one of {', '.join(_RECIPE_RATIOS)}"
+    if "audio" in body and not isinstance(body["audio"], bool):
+        return "`audio` must be a boolean"
+    if "firstFrame" in body:
+        frame = body["firstFrame"]
+        if not isinstance(frame, dict) or set(frame) != {"uri"} or not _stored(fake, frame["uri"]):
+            return "`firstFrame` must be an object {uri} of an uploaded image"
+    shots = body.get("shots")
+    if not isinstance(shots, list) or not 3 <= len(shots) <= 5:
+        return "`shots` must list 3 to 5 shots"
+    for shot in shots:
+        if not isinstance(shot, dict) or set(shot) != {"prompt", "duration"}:
+            return "each shot must be {prompt, duration}"
+        if _check(fake, str, shot["prompt"]) or _check(fake, int, shot["duration"]):
+            return "a shot's prompt must be text and its duration an integer"
+        if shot["duration"] < 1:
+            return "a shot's duration must be at least 1"
+    if sum(shot["duration"] for shot in shots) != duration:
+        return f"the shots' durations must sum to `duration` ({duration})"
+    return None
 
 
 def _check(fake: FakeProvider, rule: Any, value: Any) -> str | None:
@@ -202,7 +281,32 @@ def _check(fake: FakeProvider, rule: Any, value: Any) -> str | None:
             if not isinstance(item, dict) or set(item) != {"uri"} or not _stored(fake, item["uri"]):
                 return "must be objects {uri} of uploaded images"
         return None
+    if rule == "multi_prompt":
+        return _multi_prompt_problem(value)
     return "has an unknown rule"
+
+
+def _multi_prompt_problem(value: Any) -> str | None:
+    """Kling's `providerSettings` on Runway: `multiPrompt` segments of `{prompt, duration}`
+    summing to 3-15 s, `shotType` intelligence or customize."""
+    if not isinstance(value, dict) or not set(value) <= {"multiPrompt", "shotType"}:
+        return "must be an object {multiPrompt, shotType}"
+    if value.get("shotType", "customize") not in ("intelligence", "customize"):
+        return "shotType must be intelligence or customize"
+    segments = value.get("multiPrompt")
+    if not isinstance(segments, list) or not segments:
+        return "multiPrompt must list the segments"
+    for segment in segments:
+        if not isinstance(segment, dict) or set(segment) != {"prompt", "duration"}:
+            return "each multiPrompt segment must be {prompt, duration}"
+        duration = segment["duration"]
+        if not isinstance(segment["prompt"], str) or not segment["prompt"]:
+            return "a segment's prompt must be text"
+        if not isinstance(duration, int) or isinstance(duration, bool) or duration < 1:
+            return "a segment's duration must be a positive integer"
+    if not 3 <= sum(segment["duration"] for segment in segments) <= 15:
+        return "the segments must last 3 to 15 seconds in all"
+    return None
 
 
 def _stored(fake: FakeProvider, uri: Any) -> bool:
