@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +56,12 @@ from storyc.check.structure import (  # noqa: E402
 from storyc.frontend import _referenced_files, analyze_source, read_file_facts  # noqa: E402
 from storyc.language.builder import build_story  # noqa: E402
 from storyc.language.line_reader import read_story  # noqa: E402
-from storyc.language.parse import parse_story, story_parser  # noqa: E402
+from storyc.language.parse import (  # noqa: E402
+    _tab_diagnostics,
+    parse_story,
+    split_blocks,
+    story_parser,
+)
 from storyc.plan.capabilities import load_table  # noqa: E402
 from storyc.plan.planner import finish_plan, group_clips  # noqa: E402
 from storyc.plan.prompt import render_prompt  # noqa: E402
@@ -270,6 +276,35 @@ def warm(source: str, file: str, repeats: int) -> dict[str, float]:
     return figures
 
 
+def _cpu_median(run: Callable[[], object], repeats: int) -> float:
+    """CPU seconds (median of `repeats`, after one warm-up) of `run`, the collector paused
+    and what it returns freed after the clock stops."""
+    run()
+    runs = []
+    for _ in range(repeats):
+        gc.disable()
+        try:
+            cpu = time.process_time()
+            result = run()
+            runs.append(time.process_time() - cpu)
+            del result  # freed outside the timing: freeing is not building
+        finally:
+            gc.enable()
+    return statistics.median(runs)
+
+
+def build_and_glue(source: str, repeats: int) -> dict[str, float]:
+    """CPU seconds (median): `build_story` on the parsed text, and the glue every parse runs
+    besides the reader (`split_blocks` and the tab scan; the editor runs them per keystroke)."""
+    parsed = parse_story(source)
+    return {
+        "build": _cpu_median(lambda: build_story(parsed.items, parsed.source), repeats),
+        "glue": _cpu_median(
+            lambda: (split_blocks(parsed.source), _tab_diagnostics(parsed.source, "b")), repeats
+        ),
+    }
+
+
 def parse_paths(source: str, repeats: int) -> dict[str, float]:
     """CPU seconds (median) to parse the same text with the line reader and with Lark alone,
     the collector paused as in `run_stages`; `fast path` is 1.0 if the reader read it all."""
@@ -375,6 +410,11 @@ def main(argv: list[str] | None = None) -> int:
                 + ("yes" if paths["fast path"] else "NO (Lark read it)")
             )
             print(f"  total cpu / Lark alone on the same text: {figures['total cpu'] / lark:.2f}x")
+            front = build_and_glue(source, args.repeats)
+            print(
+                f"  build_story cpu {_ms_text(front['build'])}; parse glue cpu (split_blocks, "
+                f"tab scan) {_ms_text(front['glue'])}"
+            )
             for key in ("import", "first run", "process"):
                 print(f"  cold {key:<12} {_ms_text(starting[key])}")
             if shots >= 10_000:

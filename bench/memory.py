@@ -9,6 +9,11 @@ interpreter and storyc's imports), then compiles the story as `storyc compile` d
 build, check, plan, prompts) and notes the peak again. Printed: the peak, the growth over the
 import, that growth per shot, and the growth as a multiple of the source's size. The stories
 are `bench/compile.py`'s (varied scenes, cameos, first frames, dialogue, comments).
+
+`--breakdown` also measures, in another fresh process under `tracemalloc` (slower), what the
+syntax trees (`parse_story`) and the built model (`build_story`) hold on their own: the two
+live together while the model is built (the front end drops the trees right after, unless
+its caller handed them in, as the language server does).
 """
 
 from __future__ import annotations
@@ -57,6 +62,38 @@ print(json.dumps({
 """
 
 
+_BREAKDOWN = """
+import json, sys, tracemalloc
+from pathlib import Path
+from storyc.language.builder import build_story
+from storyc.language.parse import parse_story
+
+source = Path(sys.argv[1]).read_text(encoding="utf-8")
+tracemalloc.start()
+before = tracemalloc.get_traced_memory()[0]
+parsed = parse_story(source, sys.argv[1])
+parsed_at = tracemalloc.get_traced_memory()[0]
+story, _ = build_story(parsed.items, parsed.source, sys.argv[1])
+built_at = tracemalloc.get_traced_memory()[0]
+print(json.dumps({
+    "trees_mb": (parsed_at - before) / 2**20,
+    "model_mb": (built_at - parsed_at) / 2**20,
+}))
+"""
+
+
+def breakdown(shots: int, folder: Path) -> dict[str, float]:
+    """The trees' and the model's own sizes (MB, traced) for the story `measure` wrote."""
+    path = folder / f"bench-{shots}.story"
+    done = subprocess.run(
+        [sys.executable, "-c", _BREAKDOWN, str(path)], capture_output=True, text=True, cwd=ROOT
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the {shots}-shot breakdown failed:\n{done.stderr}")
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
+
+
 def measure(shots: int, folder: Path) -> dict[str, float]:
     path = folder / f"bench-{shots}.story"
     path.write_text(generate_story(shots), encoding="utf-8")
@@ -76,6 +113,9 @@ def measure(shots: int, folder: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also the trees' and the model's own sizes"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="storyc-memory-") as tmp:
         folder = Path(tmp)
@@ -93,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{growth * 1024 / shots:>7.1f}KB {growth / f['source_mb']:>8.0f}x "
                 f"{f['seconds']:>7.2f}s"
             )
+            if args.breakdown:
+                parts = breakdown(shots, folder)
+                print(
+                    f"{'':>8} of which, traced: syntax trees {parts['trees_mb']:.0f}MB, "
+                    f"model {parts['model_mb']:.0f}MB "
+                    f"({parts['model_mb'] * 1024 / shots:.1f}KB a shot)"
+                )
     return 0
 
 

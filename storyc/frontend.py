@@ -36,7 +36,6 @@ from storyc.check.structure import (
 from storyc.fsutil import file_sha256
 from storyc.language.builder import SceneCache, build_story
 from storyc.language.cameo_views import view_paths
-from storyc.language.comments import comments_of
 from storyc.language.model import Span, Story
 from storyc.language.parse import ParsedStory, parse_story
 from storyc.plan.capabilities import load_table
@@ -203,16 +202,24 @@ def _referenced_files(story: Story) -> Iterable[Path]:
 
 def _references(story: Story) -> Iterator[tuple[Path, Path]]:
     """(path as written, made absolute; the same with symlinks followed) per reference."""
+    # Shot after shot names the same few images: each is resolved once (syscalls per part).
+    paths: dict[str, tuple[Path, Path]] = {}
+
+    def both(relative: str) -> tuple[Path, Path]:
+        if relative not in paths:
+            paths[relative] = reference_path(story, relative), resolve_path(story, relative)
+        return paths[relative]
+
     for cameo in story.cameos:
         if cameo.path:
-            yield reference_path(story, cameo.path), resolve_path(story, cameo.path)
+            yield both(cameo.path)
             for view in view_paths(cameo):  # its further images, read alike
-                yield reference_path(story, view), resolve_path(story, view)
+                yield both(view)
     for shot in story.shots:
         if shot.from_image:
-            yield reference_path(story, shot.from_image), resolve_path(story, shot.from_image)
+            yield both(shot.from_image)
         if shot.keyframe:
-            yield reference_path(story, shot.keyframe), resolve_path(story, shot.keyframe)
+            yield both(shot.keyframe)
 
 
 @contextmanager
@@ -283,6 +290,7 @@ def analyze_source(
     prompts between calls (the language server's; `storyc.plan.prompt.render_prompts`), and
     `scene_cache` built scenes (`storyc.language.builder.SceneCache`).
     """
+    own_parse = parsed is None  # then nothing else needs the trees once the model is built
     parsed = parsed if parsed is not None else parse_story(source, file)
 
     def reported(found: list[Diagnostic]) -> list[Diagnostic]:
@@ -302,6 +310,8 @@ def analyze_source(
         )
         return Compilation(file, parsed.source, None, reported(diagnostics))
     story, build_diagnostics = build_story(parsed.items, parsed.source, file, scene_cache)
+    if own_parse:
+        parsed = parsed.without_trees(keep_comments=rules is not None)
     diagnostics += build_diagnostics
     semantic = [
         *check_header(story, file),
@@ -358,7 +368,7 @@ def _apply_rules(
     found: list[Diagnostic], parsed: ParsedStory, rules: RuleSelection, file: str
 ) -> list[Diagnostic]:
     """The lint policy over the diagnostics: what `check`, `lint` and the editor report."""
-    comments = comments_of(parsed.source, parsed.items)
+    comments = parsed.comments()
     # While some text does not parse, a suppression may silence what sits in it.
     complete = not any(is_syntax_code(d.code) and d.code != "E002" for d in parsed.diagnostics)
     return apply_policy(found, parsed.source, comments, rules, file, complete=complete)

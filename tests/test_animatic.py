@@ -116,6 +116,69 @@ async def test_a_shot_with_a_first_frame_shows_it_mid_shot(tmp_path: Path) -> No
     assert np.abs(_frame(tmp_path / "card.mp4", 2.0)[top] - expected[top]).mean() > 40
 
 
+def _keyframe_story(tmp_path: Path, keyframe: str | None, name: str = "k.story") -> Path:
+    story = tmp_path / name
+    board = f'    keyframe: "{keyframe}"\n' if keyframe else ""
+    story.write_text(
+        "title: Keys\nmodel: sora-2\n\n"
+        'scene "Pier":\n'
+        "  shot s1 2s:\n    camera: static\n    action: waves break on the pier\n"
+        f"  shot s2 4s:\n    camera: static\n{board}    action: gulls wheel overhead\n",
+        encoding="utf-8",
+    )
+    return story
+
+
+def test_the_plan_carries_a_keyframe_only_where_a_shot_has_one(tmp_path: Path) -> None:
+    from storyc.frontend import compile_file
+    from storyc.sandbox import policy_for
+
+    (tmp_path / "boards").mkdir()
+    picture = _picture(tmp_path / "boards" / "s2.png")
+    story = _keyframe_story(tmp_path, "boards/s2.png")
+    plan = compile_file(story, provider="preview", policy=policy_for(story)).plan
+    assert plan is not None
+    shots = [shot for clip in plan.clips for shot in clip.shots]
+    assert [s.keyframe for s in shots] == [None, str(picture.resolve())]
+    assert '"keyframe"' in plan.to_json()
+
+    bare = _keyframe_story(tmp_path, None, "bare.story")
+    unkeyed = compile_file(bare, provider="preview", policy=policy_for(bare)).plan
+    assert unkeyed is not None and '"keyframe"' not in unkeyed.to_json()
+    # The preview draws the picture, so its clip is drawn anew when the keyframe changes.
+    keyed_ids = {c.id for c in plan.clips}
+    _picture(tmp_path / "boards" / "s2.png", (640, 480))
+    story = _keyframe_story(tmp_path, "boards/s2.png")
+    again = compile_file(story, provider="preview", policy=policy_for(story)).plan
+    assert again is not None and {c.id for c in again.clips} != keyed_ids
+    # A paid model is never sent the keyframe: its clip ids do not depend on it.
+    paid = [compile_file(f, provider="openai", policy=policy_for(f)).plan for f in (story, bare)]
+    assert paid[0] is not None and paid[1] is not None
+    assert paid[0].clips[0].shots[1].keyframe and not paid[1].clips[0].shots[1].keyframe
+    assert [c.id for c in paid[0].clips] == [c.id for c in paid[1].clips]
+
+
+async def test_a_shot_with_a_keyframe_shows_it_mid_shot(tmp_path: Path) -> None:
+    from storyc.frontend import compile_file
+    from storyc.sandbox import policy_for
+
+    (tmp_path / "boards").mkdir()
+    picture = _picture(tmp_path / "boards" / "s2.png")
+    story = _keyframe_story(tmp_path, "boards/s2.png")
+    plan = compile_file(story, provider="preview", policy=policy_for(story)).plan
+    assert plan is not None and len(plan.clips) == 1  # both shots share one clip
+    clip = plan.clips[0]
+    output = tmp_path / "clip.mp4"
+    await render_clip(clip, output)
+    expected = np.asarray(Image.open(picture).convert("RGB").resize((160, 90))).astype(np.int16)
+    top = slice(0, 60)  # above the caption strip
+    second = clip.shots[1]
+    middle = (second.start + second.end) / 2000
+    assert np.abs(_frame(output, middle)[top] - expected[top]).mean() < 12
+    # The first shot has no picture of its own: its card, not the keyframe.
+    assert np.abs(_frame(output, clip.shots[0].end / 2000)[top] - expected[top]).mean() > 40
+
+
 async def test_push_in_changes_scale_and_static_does_not(tmp_path: Path) -> None:
     picture = _picture(tmp_path / "first.png")
     base = make_clip(render_ms=4000, shots=((0, 4000),))

@@ -24,7 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "board": {"language", "check", "plan", "frontend", "providers", "pipeline"},
     "pipeline": {"plan", "providers", "assemble"},
     "tooling": {"language", "check", "plan", "frontend"},
-    "__main__": {"cli"},  # `python -m storyc` is the command line
+    # `python -m storyc` is the command line (`storyc lsp` alone goes straight to the server)
+    "__main__": {"cli", "tooling"},
     "cli": {
         "language",
         "check",

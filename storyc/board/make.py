@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from storyc.board.page import (
     BoardPage,
     CastMember,
+    CastView,
     CostRow,
     Keyframe,
     Live,
@@ -32,7 +33,8 @@ from storyc.board.thumbs import ThumbnailError, frame_at, is_video, reference_th
 from storyc.check.diagnostics import Diagnostic
 from storyc.frontend import Compilation, analyze_source, compile_file, read_story
 from storyc.fsutil import write_atomic
-from storyc.language.model import Story
+from storyc.language.cameo_views import VIEW_KEYS, view_paths, views_as_written
+from storyc.language.model import Cameo, Story
 from storyc.plan.first_frames import KEYFRAMES_DIR, keyframe_sources
 from storyc.plan.planner import resolve_path
 from storyc.plan.schema import Clip, ClipPlan
@@ -276,6 +278,7 @@ def _cast(
                 thumb=thumb,
                 reference=Path(cameo.path).name if cameo.path else None,
                 video=bool(cameo.path) and is_video(Path(cameo.path or "")),
+                views=_views(story, cameo, assets, policy, notes),
             )
         )
     named = {c.name for c in story.cameos}
@@ -285,6 +288,31 @@ def _cast(
         if c.name not in named
     ]
     return cast, thumbs
+
+
+def _views(
+    story: Story, cameo: Cameo, assets: Path, policy: ReferencePolicy, notes: list[str]
+) -> tuple[CastView, ...]:
+    """The cameo's further images as the planner sends them (`view_paths`), each with its
+    key and a still made through the same sandbox as its own file."""
+    if not cameo.path:
+        return ()  # views belong to a cameo with a file (the checker says so)
+    first: dict[str, str] = {}  # key -> its first good file, as `view_paths` picks them
+    for view in views_as_written(cameo):
+        if view.path is not None:
+            first.setdefault(view.key, view.path)
+    keys: dict[str, str] = {}
+    for key in VIEW_KEYS:
+        if key in first:
+            keys.setdefault(first[key], key)
+    return tuple(
+        CastView(
+            key=keys.get(path, "view"),
+            thumb=_still(resolve_path(story, path), "cameo", assets, policy, notes),
+            reference=Path(path).name,
+        )
+        for path in view_paths(cameo)
+    )
 
 
 def _keyframes(
@@ -402,6 +430,7 @@ def _prune_thumbs(assets: Path, page: BoardPage) -> None:
             if card.keyframe is not None:
                 used.add(card.keyframe.thumb)
     used.update(member.thumb for member in page.cast if member.thumb)
+    used.update(view.thumb for member in page.cast for view in member.views if view.thumb)
     names = {Path(u).name for u in used}
     for path in assets.iterdir():
         if path.is_file() and _THUMB_FILE.match(path.name) and path.name not in names:

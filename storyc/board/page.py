@@ -66,6 +66,20 @@ class CastMember:
     reference: str | None
     """The reference file's name (never its full path: the page is served)."""
     video: bool = False
+    views: tuple[CastView, ...] = ()
+    """A cameo's further images (`side:`, `back:`, `outfit:`), in the order they are sent."""
+
+
+@dataclass(frozen=True)
+class CastView:
+    """One further image of a cameo in the cast strip: which view, its still, its file name."""
+
+    key: str
+    """side, back or outfit (`storyc.language.cameo_views.VIEW_KEYS`)."""
+    thumb: str | None
+    """Its small copy beside the board; None when it cannot be read (a note says why)."""
+    reference: str
+    """The file's name (never its full path)."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,12 @@ def screenplay_speaker(key: str, story: Story) -> str | None:
     return _speakers(story).get(key.lower())
 
 
+def screenplay_speakers(story: Story) -> dict[str, str]:
+    """What `screenplay_speaker` looks keys up in: each declared person by the lower case
+    of their name (for a caller asking about every cue of every shot)."""
+    return _speakers(story)
+
+
 _last_speakers: tuple[weakref.ref[Story], dict[str, str]] | None = None
 
 

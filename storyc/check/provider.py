@@ -225,6 +225,15 @@ def check_story_against(
     longest = offering.longest_ms
     from_references = max(offering.lengths_for(with_references=True)) * 1000
     with_file = cameos_with_file(story)
+    silent = not offering.renders_audio
+    resolved: dict[str, Path] = {}
+
+    def resolve(relative: str) -> Path:
+        # Many shots start from the same few images; resolving is a syscall per part.
+        if relative not in resolved:
+            resolved[relative] = resolve_path(story, relative)
+        return resolved[relative]
+
     for shot in story.shots:
         if shot.seed is not None and shot.seed_span is not None:
             yield from _seed(offering, shot.seed, shot.seed_span, where, file)
@@ -237,7 +246,7 @@ def check_story_against(
                 help=f"split it into {parts} shots of at most {longest // 1000} s each (allowed lengths: "
                 f"{', '.join(str(n) for n in offering.lengths)} s)",
             )
-        if not offering.renders_audio:
+        if silent:
             sound = [c for c in shot.own_cues if c.key in AUDIO_CUE_KEYS]
             if sound or shot.dialogue:
                 span = sound[0].span if sound else shot.dialogue[0].span
@@ -248,11 +257,13 @@ def check_story_against(
                     help="render on a provider with sound, or drop the sound cues",
                 )
         if shot.from_image is not None and shot.from_span is not None:
+            path = resolve(shot.from_image)
             yield from _first_frame(
-                story, offering, shot.from_image, shot.from_span, size, facts, where, file
+                offering, shot.from_image, path, shot.from_span, size, facts, where, file
             )
         if shot.keyframe is not None and shot.keyframe_span is not None:
-            yield from _keyframe(story, shot.keyframe, shot.keyframe_span, facts, file)
+            path = resolve(shot.keyframe)
+            yield from _keyframe(shot.keyframe, path, shot.keyframe_span, facts, file)
         names = cameos_in([shot], story, with_file)
         if names and shot.duration_ms <= longest and shot.duration_ms > from_references:
             yield R.P205.diagnostic(
@@ -419,16 +430,16 @@ def _seed(offering: Offering, seed: int, span: Span, where: str, file: str) -> I
 
 
 def _first_frame(
-    story: Story,
     offering: Offering,
     image: str,
+    path: Path,
     span: Span,
     size: str,
     facts: Mapping[Path, FileFacts],
     where: str,
     file: str,
 ) -> Iterator[Diagnostic]:
-    path = resolve_path(story, image)
+    """A shot's `from "image"` (`image` as written, `path` resolved)."""
     fact = facts.get(path)
     refused = _refused("first-frame image", image, fact, span, file)
     if refused is not None:
@@ -473,10 +484,10 @@ def _fit_help(image: str, size: str) -> str:
 
 
 def _keyframe(
-    story: Story, image: str, span: Span, facts: Mapping[Path, FileFacts], file: str
+    image: str, path: Path, span: Span, facts: Mapping[Path, FileFacts], file: str
 ) -> Iterator[Diagnostic]:
-    """A `keyframe:` still: inside the sandbox, there, and an image by its content."""
-    path = resolve_path(story, image)
+    """A `keyframe:` still (`image` as written, `path` resolved): inside the sandbox, there,
+    and an image by its content."""
     fact = facts.get(path)
     refused = _refused("keyframe image", image, fact, span, file)
     if refused is not None:

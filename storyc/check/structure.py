@@ -16,13 +16,23 @@ from storyc.check.habits import (
     cues_after_last_shot,
     header_key_case,
     screenplay_dialogue,
-    screenplay_speaker,
+    screenplay_speakers,
     shot_option_in_body,
     spaced_size,
     speaks_screenplay_way,
 )
 from storyc.language.cameo_views import VIEW_KEYS
-from storyc.language.model import AVOID, CUE_KEYS, Cameo, Cue, Property, Span, Story, avoid_items
+from storyc.language.model import (
+    AVOID,
+    CUE_KEYS,
+    Cameo,
+    Cue,
+    Property,
+    Shot,
+    Span,
+    Story,
+    avoid_items,
+)
 from storyc.plan.capabilities import parse_size
 
 HEADER_KEYS = (
@@ -201,26 +211,32 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
                 people.setdefault(item.name, item.name_span)
 
     used: set[str] = set()
+    speakers = screenplay_speakers(story)
+    speaker_of: dict[str, str | None] = {}
     for scene in story.scenes:
         for shot in scene.shots:
             # Most cues name nobody: their empty `references` are skipped before anything else.
             for cue in shot.cues:
                 if cue.references and cue.key != "note":
-                    used.update(r.name for r in cue.references)
-            for line in shot.dialogue:
-                used.update(r.name for r in line.references)
-            # `INES: "line"` is reported once (S107); it names her all the same.
+                    for ref in cue.references:
+                        used.add(ref.name)
             for cue in shot.own_cues:
-                speaker = screenplay_speaker(cue.key, story)
+                # `INES: "line"` is reported once (S107); it names her all the same.
+                # (`screenplay_speaker`, each key lowered once for all shots.)
+                if cue.key not in speaker_of:
+                    speaker_of[cue.key] = speakers.get(cue.key.lower())
+                speaker = speaker_of[cue.key]
                 if speaker is not None:
                     used.add(speaker)
-            # References that come from a preset or location are reported where they are
-            # written; the shot's own ones here.
-            for refs in (
-                *(c.references for c in shot.own_cues),
-                *(d.references for d in shot.dialogue),
-            ):
-                for ref in refs:
+                # References that come from a preset or location are reported where they
+                # are written; the shot's own ones here (cues, then dialogue).
+                for ref in cue.references:
+                    if ref.name not in declared:
+                        yield _undeclared(ref.name, ref.span, list(declared), file)
+            for line in shot.dialogue:
+                for ref in line.references:
+                    used.add(ref.name)
+                for ref in line.references:
                     if ref.name not in declared:
                         yield _undeclared(ref.name, ref.span, list(declared), file)
     for holder in (*story.presets, *story.locations):
@@ -375,7 +391,7 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                     "a shot needs a length above zero", shot.duration_span, file
                 )
             if (
-                not any(c.key == "action" and c.text.strip() for c in shot.cues)
+                not _has_action(shot)
                 and not shot.dialogue
                 and not any(speaks_screenplay_way(c, story) for c in shot.own_cues)
             ):
@@ -385,7 +401,7 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                     file,
                     help="say what happens: `action: ...`",
                 )
-            words = sum(len(line.text.split()) for line in shot.dialogue)
+            words = sum(len(line.text.split()) for line in shot.dialogue) if shot.dialogue else 0
             if words and shot.duration_ms > 0:
                 needed_ms = int(words / WORDS_PER_SECOND * 1000)
                 if needed_ms > shot.duration_ms:
@@ -451,6 +467,22 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                 )
 
 
+def _has_action(shot: Shot) -> bool:
+    """Whether the shot has an `action:` that says something (a loop: asked of every shot)."""
+    for cue in shot.cues:  # noqa: SIM110 (a loop: `any` over a generator measured slower)
+        if cue.key == "action" and cue.text.strip():
+            return True
+    return False
+
+
+def _has_avoid(shot: Shot) -> bool:
+    """Whether the shot writes an `avoid:` of its own (a loop, as `_has_action`)."""
+    for cue in shot.own_cues:  # noqa: SIM110
+        if cue.key == AVOID:
+            return True
+    return False
+
+
 def check_avoid(story: Story, file: str) -> Iterator[Diagnostic]:
     """C306: an empty `avoid:`, or one that repeats what already applies where it stands."""
     reported: set[tuple[int, int]] = set()
@@ -496,7 +528,7 @@ def check_avoid(story: Story, file: str) -> Iterator[Diagnostic]:
         yield from check(list(preset.cues), outer)
     for scene in story.scenes:
         for shot in scene.shots:
-            if not any(cue.key == AVOID for cue in shot.own_cues):
+            if not _has_avoid(shot):
                 continue  # nothing of the shot's own to check (most shots)
             own = {(c.span.line, c.span.column) for c in shot.own_cues}
             inherited = [c for c in shot.cues if (c.span.line, c.span.column) not in own]

@@ -85,6 +85,7 @@ def register(app: typer.Typer) -> None:
             approve=_approval(console, yes),
             resubmit=resubmit or (),
             resubmit_uncertain=resubmit_uncertain,
+            references=compilation.policy,
         )
         report = result.report
         made = report.submitted
@@ -119,6 +120,9 @@ def _approval(console: Console, yes: bool) -> Any:
             f"{len(run.to_pay)} keyframe(s) on {run.provider}: about ${run.cost:.2f}",
             highlight=False,
         )
+        from storyc.cli.progress_view import show_uploads  # the cameo pictures sent, if any
+
+        show_uploads(console, run.uploads, run.provider)
         if yes:
             return
         if not (sys.stdin.isatty() and console.is_terminal):

@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
         completion, go to definition, references, rename, quick fixes, formatting, the
         outline and folding.
         """
-        # Imported here: pygls is only needed when an editor starts the server.
-        from storyc.tooling.lsp import main
+        # Imported here: pygls is only needed when an editor starts the server. (`storyc
+        # lsp` alone skips this app altogether: see `storyc.__main__`.)
+        from storyc.tooling.lsp_start import serve
 
-        main()
+        serve()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from sys import intern
 
 from lark import Token, Tree
 
@@ -127,29 +128,35 @@ def _end(tree: Tree, fallback: Span) -> tuple[int, int]:
     return last.end_line or last.line or 1, last.end_column or (last.column or 1) + len(last)
 
 
-def _pair_fields(tree: Tree) -> tuple[str, str, Span, Span, Span]:
-    """A `key: text` line's key, text, span, key span and text span."""
+def _pair_fields(tree: Tree, texts: dict[str, str]) -> tuple[str, str, Span, Span, Span]:
+    """A `key: text` line's key, text, span, key span and text span. `texts`: the build's
+    texts so far, so that a text written many times is held once."""
+    # Read from the tokens' positions directly (as `_token_span` reads them), not back from
+    # the spans: a story has a few cues per shot, and this is the builder's hottest line.
     children = tree.children
     key_token = children[0]
     assert isinstance(key_token, Token)
-    key_span = _token_span(key_token)
-    key_line = key_span.line
-    key_end = key_span.end_column
+    key_line = key_token.line or 1
+    key_column = key_token.column or 1
+    key_end = key_token.end_column or key_column + len(key_token)
+    key_span = span_at(key_line, key_column, key_token.end_line or key_line, key_end)
     if len(children) > 1:
         value = children[1]
         assert isinstance(value, Token)
-        text, text_span = str(value), _token_span(value)
+        line = value.line or 1
+        column = value.column or 1
+        end_line = value.end_line or line
+        end_column = value.end_column or column + len(value)
+        text = str(value)
+        text = texts.setdefault(text, text)
+        text_span = span_at(line, column, end_line, end_column)
     else:
         text = ""
-        column = key_end + 1
-        text_span = span_at(key_line, column, key_line, column)
-    span = span_at(
-        key_line,
-        key_span.column,
-        text_span.end_line,
-        max(text_span.end_column, key_end + 1),
-    )
-    return str(key_token), text, span, key_span, text_span
+        end_line, end_column = key_line, key_end + 1
+        text_span = span_at(key_line, end_column, key_line, end_column)
+    span = span_at(key_line, key_column, end_line, max(end_column, key_end + 1))
+    # Keys are a handful of words: one string each, not one per line.
+    return intern(str(key_token)), text, span, key_span, text_span
 
 
 def _references(text: str, span: Span) -> tuple[Reference, ...]:
@@ -159,7 +166,7 @@ def _references(text: str, span: Span) -> tuple[Reference, ...]:
     found = []
     line, start = span.line, span.column
     for match in NAME_REFERENCE.finditer(text):
-        name = match.group(1)
+        name = intern(match.group(1))  # a few names, written over and over
         column = start + match.start()
         found.append(_reference(name, span_at(line, column, line, column + len(name) + 1)))
     return tuple(found)
@@ -170,6 +177,8 @@ class _Builder:
         self.lines = source.split("\n")
         self.file = file
         self.diagnostics: list[Diagnostic] = []
+        self.texts: dict[str, str] = {}
+        """Every free text built so far, each once: stories repeat their cues."""
 
     def error(self, rule: R.Rule, message: str, span: Span, help: str | None = None) -> None:
         self.diagnostics.append(rule.diagnostic(message, span, self.file, help=help))
@@ -204,12 +213,12 @@ class _Builder:
     # -- lines ------------------------------------------------------------------------------
 
     def pair(self, tree: Tree) -> Property:
-        key, text, span, key_span, text_span = _pair_fields(tree)
+        key, text, span, key_span, text_span = _pair_fields(tree, self.texts)
         return _property(key, text, span, key_span, text_span, _references(text, text_span))
 
     def pair_cue(self, tree: Tree, origin: str = "shot", origin_name: str | None = None) -> Cue:
         """`cue(pair(tree))` without the intermediate `Property` (a shot has many cues)."""
-        key, text, span, key_span, text_span = _pair_fields(tree)
+        key, text, span, key_span, text_span = _pair_fields(tree, self.texts)
         references = _references(text, text_span)
         return _cue(key, text, span, key_span, text_span, origin, origin_name, references)
 
@@ -238,17 +247,19 @@ class _Builder:
         text_token: Token | None = None
         for child in tree.children[1:]:
             if isinstance(child, Tree) and child.data == "delivery":
-                delivery = " ".join(str(t).strip() for t in child.children) or None
+                words = " ".join(str(t).strip() for t in child.children)
+                delivery = self.texts.setdefault(words, words) or None
             elif isinstance(child, Token) and child.type == "STRING":
                 text_token = child
         assert text_token is not None
         speaker_span = _token_span(speaker)
         text_span = _token_span(text_token)
-        name = str(speaker)[1:]
+        name = intern(str(speaker)[1:])
+        text = str(text_token)[1:-1]
         return _dialogue_line(
             name,
             delivery,
-            str(text_token)[1:-1],
+            self.texts.setdefault(text, text),
             self.line_span(speaker, text_token),
             speaker_span,
             text_span,
@@ -340,7 +351,7 @@ class _Builder:
         for child in tree.children:
             if isinstance(child, Token):
                 if child.type == "LABEL":
-                    label = str(child)
+                    label = intern(str(child))
                 elif child.type == "DURATION":
                     duration_token = child
             elif child.data == "pair":  # the most frequent child: tested first
@@ -353,7 +364,7 @@ class _Builder:
             elif child.data == "shot_with":
                 tok = child.children[0]
                 assert isinstance(tok, Token)
-                preset, preset_span = str(tok), _token_span(tok)
+                preset, preset_span = intern(str(tok)), _token_span(tok)
             elif child.data == "shot_from":
                 tok = child.children[0]
                 assert isinstance(tok, Token)
@@ -369,7 +380,8 @@ class _Builder:
             elif child.data == "dialogue":
                 dialogue.append(self.dialogue(child))
         assert duration_token is not None
-        duration_ms = parse_duration(str(duration_token)) or 0
+        duration_text = intern(str(duration_token))
+        duration_ms = parse_duration(duration_text) or 0
         duration_span = _token_span(duration_token)
         first_line = duration_span.line
         header_span = self.header_line_span(first_line)
@@ -388,7 +400,7 @@ class _Builder:
             scene_index,
             label,
             duration_ms,
-            str(duration_token),
+            duration_text,
             preset,
             preset_span,
             from_image,
@@ -437,7 +449,7 @@ class _Builder:
             elif isinstance(child, Tree) and child.data == "scene_at":
                 tok = child.children[0]
                 assert isinstance(tok, Token)
-                location_name, location_span = str(tok), _token_span(tok)
+                location_name, location_span = intern(str(tok)), _token_span(tok)
                 location_obj = locations.get(location_name)
             elif isinstance(child, Tree) and child.data == "pair":
                 cue = self.pair_cue(child, "scene", title)

@@ -20,6 +20,11 @@ class Node(BaseModel):
 _N = TypeVar("_N", bound=Node)
 _new = object.__new__
 _set = object.__setattr__
+# pydantic's own slots, set through their descriptors: a quarter cheaper than
+# `object.__setattr__`, which looks the name up on every call.
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _defaults_of(cls: type[Node]) -> tuple[dict[str, Any], frozenset[str]]:
@@ -50,7 +55,14 @@ def maker(cls: type[_N], *given: str) -> Callable[..., _N]:
     if not required <= set(given):
         raise TypeError(f"{cls.__name__}: missing fields {sorted(required - set(given))}")
     names = {name: f"_{i}" for i, name in enumerate(given)}
-    namespace: dict[str, Any] = {"_new": _new, "_set": _set, "_cls": cls}
+    namespace: dict[str, Any] = {
+        "_new": _new,
+        "_set": _set,
+        "_cls": cls,
+        "_set_fields_set": _set_fields_set,
+        "_set_extra": _set_extra,
+        "_set_private": _set_private,
+    }
     entries = []
     for name, default in defaults.items():
         if name in names:
@@ -65,14 +77,18 @@ def maker(cls: type[_N], *given: str) -> Callable[..., _N]:
                 entries.append(f"{name!r}: _f_{name}()")
             else:
                 entries.append(f"{name!r}: _d_{name}")
-    fields_set = "{" + ", ".join(repr(name) for name in given) + "}" if given else "set()"
+    # One `model_fields_set` for every node this maker makes: a set per node was half the
+    # memory of a built story. Sharing is safe because nothing mutates it in place: the
+    # nodes are frozen (pydantic refuses `node.x = ...` before it would add to the set), and
+    # `model_copy` copies the set before adding the updated fields (tests/test_model_memory.py).
+    namespace["_fields_set"] = set(given)
     source = (
         f"def make({', '.join(names.values())}):\n"
         "    node = _new(_cls)\n"
         f"    _set(node, '__dict__', {{{', '.join(entries)}}})\n"
-        f"    _set(node, '__pydantic_fields_set__', {fields_set})\n"
-        "    _set(node, '__pydantic_extra__', None)\n"
-        "    _set(node, '__pydantic_private__', None)\n"
+        "    _set_fields_set(node, _fields_set)\n"
+        "    _set_extra(node, None)\n"
+        "    _set_private(node, None)\n"
         "    return node\n"
     )
     exec(source, namespace)  # our own field names, checked above
@@ -96,7 +112,7 @@ def built(cls: type[_N], **fields: Any) -> _N:
     return make(*fields.values())  # type: ignore[no-any-return]
 
 
-_SPAN_FIELDS = frozenset(("line", "column", "end_line", "end_column"))
+_SPAN_FIELDS_SET = {"line", "column", "end_line", "end_column"}
 
 
 class Span(Node):
@@ -116,9 +132,9 @@ class Span(Node):
             "__dict__",
             {"line": line, "column": column, "end_line": end_line, "end_column": end_column},
         )
-        _set(span, "__pydantic_fields_set__", set(_SPAN_FIELDS))
-        _set(span, "__pydantic_extra__", None)
-        _set(span, "__pydantic_private__", None)
+        _set_fields_set(span, _SPAN_FIELDS_SET)  # shared, as `maker`'s
+        _set_extra(span, None)
+        _set_private(span, None)
         return span
 
     @classmethod

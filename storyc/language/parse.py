@@ -28,6 +28,7 @@ from lark.indenter import Indenter
 from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic, Edit, Fix
 from storyc.fsutil import file_sha256, normalise_newlines
+from storyc.language.comments import Comment, comments_of
 from storyc.language.habits import screenplay_habit
 from storyc.language.line_reader import check_agrees, read_story, verify_wanted
 from storyc.language.model import CUE_KEYS, Span
@@ -112,6 +113,26 @@ class ParsedStory:
     items: list[Tree]
     diagnostics: list[Diagnostic]
     source: str
+    dropped: bool = False
+    """The trees were dropped (`without_trees`): `items` is empty, not the file's items."""
+    kept_comments: tuple[Comment, ...] | None = None
+    """The comments, read before the trees were dropped (when asked to keep them)."""
+
+    def comments(self) -> list[Comment]:
+        """The comments of the source (`storyc.language.comments.comments_of`)."""
+        if self.kept_comments is not None:
+            return list(self.kept_comments)
+        if self.dropped:
+            # Read from no trees, every line would be scanned as a broken one: refuse.
+            raise RuntimeError("the trees were dropped without keeping the comments")
+        return comments_of(self.source, self.items)
+
+    def without_trees(self, *, keep_comments: bool) -> ParsedStory:
+        """This parse without its trees, once the model is built from them: at 10,000 shots
+        they are about 40 MB, alive for nothing through checking and planning. The comments
+        (for `# storyc: ignore[...]`) are read first when `keep_comments`."""
+        kept = tuple(self.comments()) if keep_comments else None
+        return ParsedStory([], self.diagnostics, self.source, dropped=True, kept_comments=kept)
 
 
 def parse_story(source: str, file: str = "<story>") -> ParsedStory:
@@ -236,22 +257,31 @@ def parse_story_in_blocks(
     return ParsedStory(items, diagnostics, source)
 
 
-_COMMENT_LINE = re.compile(r"[ \t]*(#(?=[ \t]|$).*)?$")
+# A line that starts a block: text in column 1 that is not a comment (`#` then a blank or
+# the end of the line). `\S` and `str.isspace` agree on what a blank is.
+# Searched as the newline before it: a literal to scan for, far faster than `^` tried at
+# every character.
+_BLOCK_START = re.compile(r"\n(?!#(?:[ \t]|\n|$))\S")
 
 
 def split_blocks(source: str) -> list[tuple[int, str]]:
     """Split into top-level blocks: a block starts at a line with text in column 1.
 
     Comment and blank lines belong to the block before them. Returns (first line, text).
+    Runs on every parse (and every keystroke in the editor), so it finds the block starts
+    with one regular expression and slices the text between them, line by line no more.
     """
-    blocks: list[tuple[int, list[str]]] = []
-    for number, line in enumerate(source.split("\n"), start=1):
-        starts_block = bool(line) and not line[0].isspace() and not _COMMENT_LINE.match(line)
-        if starts_block or not blocks:
-            blocks.append((number, [line]))
-        else:
-            blocks[-1][1].append(line)
-    return [(start, "\n".join(lines)) for start, lines in blocks]
+    # The first line opens the first block whatever it holds.
+    starts = [0, *(match.start() + 1 for match in _BLOCK_START.finditer(source))]
+    ends = [start - 1 for start in starts[1:]]  # each block ends before the next's newline
+    ends.append(len(source))
+    blocks: list[tuple[int, str]] = []
+    line, counted = 1, 0
+    for start, end in zip(starts, ends, strict=True):
+        line += source.count("\n", counted, start)
+        counted = start
+        blocks.append((line, source[start:end]))
+    return blocks
 
 
 def _syntax(
@@ -281,6 +311,28 @@ def _opener(code: str) -> str | None:
     return word if code.endswith(":") and word in BLOCK_KEYWORDS else None
 
 
+def block_depths(lines: list[str]) -> list[int | None]:
+    """`block_depth` of every line, in one pass (the tab fix needs most of them)."""
+    depths: list[int | None] = []
+    above: str | None = None  # the kind of the nearest block opened above the line
+    for line in lines:
+        code = _code_of(line)
+        kind = _opener(code)
+        if not code or code.startswith("#"):
+            depths.append(None)
+        elif kind == "shot" or _TRANSITION_LINE.match(code):
+            depths.append(1)
+        elif kind is not None:
+            depths.append(0)
+        elif above is not None:
+            depths.append(2 if above == "shot" else 1)
+        else:
+            depths.append(None)
+        if kind is not None:
+            above = kind
+    return depths
+
+
 def block_depth(lines: list[str], index: int) -> int | None:
     """How many levels deep `lines[index]` stands, from what it is and the block it is in:
     a shot or transition is in a scene (1); a cue or dialogue is in the nearest block opened
@@ -302,16 +354,14 @@ def block_depth(lines: list[str], index: int) -> int | None:
     return None
 
 
-def _indent_unit(lines: list[str]) -> int:
+def _indent_unit(lines: list[str], depths: list[int | None]) -> int:
     """The file's indentation step, from its lines indented with spaces only: each one's
-    width over its depth (the smallest; 4 if there is none)."""
+    width over its depth (the smallest; 4 if there is none). `depths`: `block_depths`."""
     steps = []
-    for index, line in enumerate(lines):
+    for line, depth in zip(lines, depths, strict=True):
         width = len(line) - len(line.lstrip(" "))
-        if width and line[width:][:1] not in ("\t", "#", ""):
-            depth = block_depth(lines, index)
-            if depth and width % depth == 0:
-                steps.append(width // depth)
+        if width and line[width:][:1] not in ("\t", "#", "") and depth and width % depth == 0:
+            steps.append(width // depth)
     return min(steps, default=TAB_WIDTH)
 
 
@@ -319,16 +369,18 @@ def _tab_diagnostics(source: str, file: str) -> list[Diagnostic]:
     """E002 on each line with a tab in its indentation. The fix indents every such line with
     spaces by its block's depth (`block_depth`), all at once: fixed one by one, a half-fixed
     file may parse worse than before, and `lint --fix` would drop the fix."""
+    if "\t" not in source:  # nearly every file: no need to look at each line
+        return []
     lines = source.split("\n")
+    depths = block_depths(lines)
     tabbed: list[tuple[int, str, str, int | None]] = []
     for number, line in enumerate(lines, start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent and line.strip():
-            depth = block_depth(lines, number - 1)
-            tabbed.append((number, indent, "", depth))
+            tabbed.append((number, indent, "", depths[number - 1]))
     if not tabbed:
         return []
-    unit = " " * _indent_unit(lines)
+    unit = " " * _indent_unit(lines, depths)
     tabbed = [
         (
             number,

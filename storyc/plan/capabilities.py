@@ -170,10 +170,25 @@ class CapabilityTable(BaseModel):
         """
         if provider == PREVIEW:
             primary = next((o for o in self.offerings if o.model == model), None)
-            return primary.as_preview() if primary else None
+            return _preview_of(primary) if primary else None
         return next(
             (o for o in self.offerings if o.provider == provider and o.model == model), None
         )
+
+
+_PREVIEWS: dict[int, tuple[Offering, Offering]] = {}
+"""id of a primary offering -> (it, its preview). `Clip.seconds` asks the table for the
+clip's offering once per clip, and a preview is a copy of the primary; the primary is kept
+alive beside its preview so its id is not reused."""
+
+
+def _preview_of(primary: Offering) -> Offering:
+    found = _PREVIEWS.get(id(primary))
+    if found is None:
+        if len(_PREVIEWS) > 512:  # tables made again and again (tests): stays small
+            _PREVIEWS.clear()
+        found = _PREVIEWS[id(primary)] = (primary, primary.as_preview())
+    return found[1]
 
 
 @cache

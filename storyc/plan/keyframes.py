@@ -16,15 +16,18 @@ import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from storyc.language.cameo_views import IMAGE_SUFFIXES
 from storyc.language.model import NAME_REFERENCE, Story
 from storyc.plan.capabilities import PREVIEW, parse_size
-from storyc.plan.schema import Clip, ClipPlan, PlanHeader
+from storyc.plan.schema import CameoReference, Clip, ClipPlan, PlanHeader
+from storyc.providers.requests import FileNames  # pure: placeholders, no HTTP
 
 _TABLE_PATH = Path(__file__).resolve().parent / "images.toml"
 _PROMPT_KEYS = ("camera", "lens", "light", "action", "grade", "mood")
@@ -46,6 +49,8 @@ class ImageOffering(BaseModel):
     usd_per_image: float = 0.0
     usd_per_image_by_size: dict[str, float] = {}
     usd_per_megapixel: float | None = None
+    max_references: int = 0
+    """How many reference images the request takes (Runway's `referenceImages`); 0: none."""
     verify: tuple[str, ...] = ()
     source: str = ""
     checked: str = ""
@@ -120,9 +125,62 @@ class KeyframePlan(BaseModel):
         return round(sum(c.cost_usd for c in self.clips), 4)
 
 
-def keyframe_prompt(story: Story, shot_index: int) -> str:
+def reference_tag(name: str, taken: Collection[str] = ()) -> str:
+    """Runway's tag for a cameo's reference image, named `@tag` in the prompt: 3 to 16
+    letters, digits or `_`, starting with a letter (runwayml `Gen4ImageReferenceImage.tag`),
+    not one of `taken`."""
+    tag = _TAG_CHARS.sub("_", name).strip("_")
+    tag = tag if tag[:1].isalpha() else f"c_{tag}"
+    tag = (tag if len(tag) >= 3 else f"{tag}_ref")[:16]
+    number = 2
+    base = tag
+    while tag in taken:
+        tag = f"{base[: 16 - len(str(number)) - 1]}_{number}"
+        number += 1
+    return tag
+
+
+def shot_references(
+    story: Story, video: Clip, shot_index: int, offering: ImageOffering
+) -> tuple[CameoReference, ...]:
+    """The cameo pictures a shot's still is made from, where the image model takes
+    references: for each cameo the shot names (in order, at most `max_references`), its
+    own file if it is an image, else its first image view (a video cameo's `side:` ...).
+    Each as a `CameoReference` of that one image, so the engine lists, sandboxes and
+    uploads exactly what is sent."""
+    if offering.max_references <= 0:
+        return ()
+    from storyc.plan.planner import cameos_in
+
+    shot = next(s for s in story.shots if s.index == shot_index)
+    by_name = {cameo.name: cameo for cameo in video.cameos}
+    found: list[CameoReference] = []
+    for name in cameos_in([shot], story):
+        cameo = by_name.get(name)
+        if cameo is None:
+            continue
+        images = [(cameo.path, cameo.sha256)] + [(v.path, v.sha256) for v in cameo.views]
+        image = next(((p, h) for p, h in images if Path(p).suffix.lower() in IMAGE_SUFFIXES), None)
+        if image is not None:
+            found.append(CameoReference(name=name, path=image[0], sha256=image[1]))
+    return tuple(found[: offering.max_references])
+
+
+def reference_uploads(clip: Clip) -> list[tuple[str, str]]:
+    """(placeholder, file) per reference image of a keyframe clip, as its request names
+    them (`<upload of mara.png>`): the planner writes them, the renderer fills them in."""
+    return reference_uploads_of(clip.cameos)
+
+
+def reference_uploads_of(cameos: Sequence[CameoReference]) -> list[tuple[str, str]]:
+    names = FileNames()
+    return [(names.add(cameo.path, "upload"), cameo.path) for cameo in cameos]
+
+
+def keyframe_prompt(story: Story, shot_index: int, tags: Mapping[str, str] | None = None) -> str:
     """The still's prompt: a single frame of the shot, in the story's style, its setting and
-    the looks of the characters it names."""
+    the looks of the characters it names. A name in `tags` (cameos sent as reference images)
+    is written `@tag`, as Runway's prompt names a reference image."""
     shot = next(s for s in story.shots if s.index == shot_index)
     scene = next(s for s in story.scenes if s.index == shot.scene_index)
     parts = ["A single still frame from a film, the first frame of the shot."]
@@ -146,17 +204,25 @@ def keyframe_prompt(story: Story, shot_index: int) -> str:
     for name in dict.fromkeys(names):
         person = story.declared_names().get(name)
         look = getattr(person, "look", None)
-        looks.append(f"{name}: {look}" if look else name)
+        looks.append(f"@{name}: {look}" if look else f"@{name}")
     if looks:
         parts.append("Characters: " + "; ".join(looks) + ".")
     text = " ".join(parts)
-    return NAME_REFERENCE.sub(lambda m: m.group(1), text)
+    tags = tags or {}
+    return NAME_REFERENCE.sub(
+        lambda m: f"@{tags[m.group(1)]}" if m.group(1) in tags else m.group(1), text
+    )
 
 
 def build_image_request(
-    prompt: str, offering: ImageOffering, size: str, seed: int | None
+    prompt: str,
+    offering: ImageOffering,
+    size: str,
+    seed: int | None,
+    references: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The body (and endpoint) each image provider is sent: pure, shown before paying."""
+    """The body (and endpoint) each image provider is sent: pure, shown before paying.
+    `references`: (placeholder, tag) per reference image, where the model takes them."""
     width, height = parse_size(size) or (1280, 720)
     if offering.provider == "fal":
         body: dict[str, Any] = {
@@ -170,6 +236,8 @@ def build_image_request(
         return {"app": offering.api_model, "input": body}
     if offering.provider == "runway":
         body = {"model": offering.api_model, "promptText": prompt, "ratio": f"{width}:{height}"}
+        if references:
+            body["referenceImages"] = [{"uri": uri, "tag": tag} for uri, tag in references]
         if seed is not None:
             body["seed"] = seed
         return {"path": "/v1/text_to_image", "body": body}
@@ -189,6 +257,7 @@ def build_image_request(
 
 
 _SLUG = re.compile(r"[^A-Za-z0-9_-]+")
+_TAG_CHARS = re.compile(r"[^A-Za-z0-9_]+")
 
 
 def keyframe_name(clip: Clip) -> str:
@@ -219,16 +288,28 @@ def plan_keyframes(
                 continue
             shot = next(s for s in story.shots if s.index == planned.index)
             size = offering.size_for(video.size)
-            prompt = keyframe_prompt(story, planned.index)
+            references = shot_references(story, video, planned.index, offering)
+            tags: dict[str, str] = {}
+            for cameo in references:
+                tags[cameo.name] = reference_tag(cameo.name, tags.values())
+            prompt = keyframe_prompt(story, planned.index, tags)
             seed = shot.seed if shot.seed is not None else story.header.seed
             seed = seed if offering.seed else None
-            request = build_image_request(prompt, offering, size, seed)
-            digest = hashlib.sha256(
-                json.dumps(
-                    {"kind": "keyframe", "provider": provider, "request": request},
-                    sort_keys=True,
-                ).encode()
-            ).hexdigest()[:20]
+            uploads = [
+                (placeholder, tags[c.name])
+                for (placeholder, _), c in zip(
+                    reference_uploads_of(references), references, strict=True
+                )
+            ]
+            request = build_image_request(prompt, offering, size, seed, uploads)
+            identity: dict[str, Any] = {
+                "kind": "keyframe",
+                "provider": provider,
+                "request": request,
+            }
+            if references:  # the pictures' content, not their names; other ids stay as they were
+                identity["references"] = [c.sha256 for c in references]
+            digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
             only = planned.model_copy(
                 update={"start": 0, "end": planned.end - planned.start, "prompt": None}
             )
@@ -248,6 +329,7 @@ def plan_keyframes(
                     film_start=planned.film_start,
                     seed=seed,
                     prompt=prompt,
+                    cameos=references,
                     audio=False,
                     cost_usd=0.0 if provider == PREVIEW else offering.price(size),
                     shots=(only,),

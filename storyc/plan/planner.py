@@ -24,7 +24,8 @@ from storyc.language.model import (
     Transition,
     avoid_items,
 )
-from storyc.plan.capabilities import Offering, size_for_aspect
+from storyc.plan.built import maker
+from storyc.plan.capabilities import PREVIEW, Offering, size_for_aspect
 from storyc.plan.schema import (
     CameoReference,
     Clip,
@@ -98,11 +99,20 @@ def shot_seconds(
 
 def render_seconds(draft: ClipDraft, offering: Offering) -> int:
     """The length (whole seconds) the clip is rendered and paid at."""
-    shots = shot_seconds([s.duration_ms for s in draft.shots], offering)
-    if shots is not None:
-        return sum(shots)
-    lengths = offering.lengths_for(with_references=bool(draft.cameo_names))
-    return next((n for n in sorted(lengths) if n * 1000 >= draft.duration_ms), max(lengths))
+    durations = [s.duration_ms for s in draft.shots]
+    per_shot = shot_seconds(durations, offering)
+    return _render_seconds(sum(durations), per_shot, bool(draft.cameo_names), offering)
+
+
+def _render_seconds(
+    duration_ms: int, per_shot: Sequence[int] | None, with_references: bool, offering: Offering
+) -> int:
+    """`render_seconds` of a clip this long whose `shot_seconds` are `per_shot` (for
+    `finish_plan`, which has both already)."""
+    if per_shot is not None:
+        return sum(per_shot)
+    lengths = offering.lengths_for(with_references=with_references)
+    return next((n for n in sorted(lengths) if n * 1000 >= duration_ms), max(lengths))
 
 
 def story_size(story: Story, offering: Offering | None) -> str:
@@ -135,10 +145,10 @@ def cameos_in(
 def _mentions(shot: Shot, found: dict[str, None]) -> None:
     """Add the names `shot` mentions (cues, then dialogue) to `found`, in order."""
     for cue in shot.cues:
-        if cue.key in ("note", AVOID):  # notes never reach the model; `avoid:` sends no image
-            continue
-        for ref in cue.references:
-            found.setdefault(ref.name)
+        # Most cues name nobody. Notes never reach the model; `avoid:` sends no image.
+        if cue.references and cue.key not in ("note", AVOID):
+            for ref in cue.references:
+                found.setdefault(ref.name)
     for line in shot.dialogue:
         for ref in line.references:
             found.setdefault(ref.name)
@@ -186,6 +196,8 @@ def group_clips(
     longest_with_cameos = max(offering.lengths_for(with_references=True)) * 1000
     max_cameos = offering.max_cameos if offering.cameo_mode != "none" else None
     with_file = cameos_with_file(story)
+    header_seed = story.header.seed
+    frames = first_frames or {}
     drafts: list[ClipDraft] = []
     # The names each draft's shots mention, in order (as `cameos_in` would find them again).
     named: list[dict[str, None]] = []
@@ -194,11 +206,11 @@ def group_clips(
         current_ms = 0
         current_cameos: set[str] = set()  # the cameos with a file it names, as `cameos_in` counts
         for position, shot in enumerate(scene.shots):
-            seed = shot.seed if shot.seed is not None else story.header.seed
-            first_frame = shot.from_image or (first_frames or {}).get(shot.index)
+            seed = shot.seed if shot.seed is not None else header_seed
+            first_frame = shot.from_image or frames.get(shot.index)
             mentioned: dict[str, None] = {}
             _mentions(shot, mentioned)
-            shot_cameos = with_file.intersection(mentioned)
+            shot_cameos = with_file.intersection(mentioned) if mentioned else set()
             joins_previous = (
                 packed
                 and current is not None
@@ -260,7 +272,8 @@ def clip_avoid(story: Story, shots: Sequence[Shot]) -> str | None:
 
 def shot_notes(shot: Shot) -> tuple[str, ...]:
     """The shot's own `note:` lines (for people: never sent)."""
-    return tuple(c.text for c in shot.own_cues if c.key == "note" and c.text.strip())
+    # A list first: asked of every shot, and `tuple(<generator>)` is slower.
+    return tuple([c.text for c in shot.own_cues if c.key == "note" and c.text.strip()])
 
 
 def scene_notes(scene: Scene) -> tuple[str, ...]:
@@ -303,12 +316,46 @@ def content_id(fields: Mapping[str, object]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def _texts_by_key(shot: Shot) -> dict[str, list[str]]:
-    """The texts of the shot's effective cues by key, in order."""
-    texts: dict[str, list[str]] = {}
+def _planned_cues(shot: Shot) -> tuple[str | None, str | None, str | None, str | None]:
+    """The shot's camera, light, action (each as `shot.cue(key)`) and sound (every sound
+    cue in order, None when it has none) as the plan shows them, from one pass over its
+    effective cues."""
+    found: dict[str, list[str]] = {"camera": [], "light": [], "action": []}
+    sound: list[str] = []
     for cue in shot.cues:
-        texts.setdefault(cue.key, []).append(cue.text)
-    return texts
+        texts = found.get(cue.key)
+        if texts is not None:
+            texts.append(cue.text)
+        elif cue.key in AUDIO_CUE_KEYS:
+            sound.append(cue.text)
+    camera, light, action = found["camera"], found["light"], found["action"]
+    return (
+        "; ".join(camera) if camera else None,
+        "; ".join(light) if light else None,
+        "; ".join(action) if action else None,
+        "; ".join(sound) or None,
+    )
+
+
+# The plan objects `finish_plan` makes by the thousand, made without validation: every
+# value comes from the checked story, in its field's exact type (`storyc.plan.built`).
+_planned_shot = maker(
+    PlannedShot,
+    *("index", "label", "file", "line", "start", "end", "film_start", "film_end"),
+    *("camera", "light", "action", "sound", "dialogue", "notes", "prompt", "render_ms"),
+    "keyframe",
+)
+_planned_dialogue = maker(PlannedDialogue, "speaker", "delivery", "text", "line")
+_planned_transition = maker(PlannedTransition, "kind", "duration", "line")
+_no_transition = maker(PlannedTransition)
+_clip = maker(
+    Clip,
+    *("id", "index", "scene", "scene_index", "provider", "model", "api_model", "size"),
+    *("render_ms", "duration", "slack", "film_start", "seed", "prompt", "avoid"),
+    *("input_reference", "input_reference_sha256", "cameos", "audio", "cost_usd", "shots"),
+    *("transition", "request"),
+    skips=("_drop_spelled_seconds",),  # it only drops a key of old plan.json files
+)
 
 
 def finish_plan(
@@ -330,14 +377,16 @@ def finish_plan(
             resolved[relative] = resolve_path(story, relative)
         return resolved[relative]
 
+    cameo_refs_by_name: dict[str, CameoReference] = {}
     clips: list[Clip] = []
     film_cursor = 0
     total_render_s = 0
     total_cost = 0.0
     for draft, prompt in zip(drafts, prompts, strict=True):
-        duration = draft.duration_ms
-        seconds_n = render_seconds(draft, offering)
-        per_shot = shot_seconds([s.duration_ms for s in draft.shots], offering)
+        durations = [s.duration_ms for s in draft.shots]
+        duration = sum(durations)  # draft.duration_ms
+        per_shot = shot_seconds(durations, offering)
+        seconds_n = _render_seconds(duration, per_shot, bool(draft.cameo_names), offering)
         shot_prompts: list[str | None] = [None] * len(draft.shots)
         if per_shot is not None and len(draft.shot_prompts) == len(draft.shots):
             # Written by `render_prompt`. (The editor's timecode plan reuses the clip prompts
@@ -349,53 +398,51 @@ def finish_plan(
         image_path = resolve(draft.input_reference) if draft.input_reference else None
         cameo_refs = []
         for name in draft.cameo_names:
-            cameo = story.cameo(name)
-            assert cameo is not None and cameo.path is not None
-            path = resolve(cameo.path)
-            views = tuple(
-                ReferenceImage(path=str(view), sha256=file_hashes.get(view))
-                for view in map(resolve, view_paths(cameo))
-            )
-            cameo_refs.append(
-                CameoReference(name=name, path=str(path), sha256=file_hashes.get(path), views=views)
-            )
+            if name not in cameo_refs_by_name:  # the same in every clip naming the cameo
+                cameo = story.cameo(name)
+                assert cameo is not None and cameo.path is not None
+                path = resolve(cameo.path)
+                views = tuple(
+                    ReferenceImage(path=str(view), sha256=file_hashes.get(view))
+                    for view in map(resolve, view_paths(cameo))
+                )
+                cameo_refs_by_name[name] = CameoReference(
+                    name=name, path=str(path), sha256=file_hashes.get(path), views=views
+                )
+            cameo_refs.append(cameo_refs_by_name[name])
         transition = draft.transition
         planned_transition = (
-            PlannedTransition(
-                kind=transition.kind, duration=transition.duration_ms, line=transition.span.line
-            )
+            _planned_transition(transition.kind, transition.duration_ms, transition.span.line)
             if transition is not None
-            else PlannedTransition()
+            else _no_transition()
         )
         shots = []
         offset = 0
         for number, shot in enumerate(draft.shots):
-            sound = "; ".join([c.text for c in shot.cues if c.key in AUDIO_CUE_KEYS]) or None
-            texts = _texts_by_key(shot)
+            camera, light, action, sound = _planned_cues(shot)
             shots.append(
-                PlannedShot(
-                    index=shot.index,
-                    label=shot.label,
-                    file=story.path,
-                    line=shot.header_span.line,
-                    start=offset,
-                    end=offset + shot.duration_ms,
-                    film_start=film_cursor + offset,
-                    film_end=film_cursor + offset + shot.duration_ms,
-                    # As `shot.cue(key)`, from one pass over the cues.
-                    camera="; ".join(texts["camera"]) if "camera" in texts else None,
-                    light="; ".join(texts["light"]) if "light" in texts else None,
-                    action="; ".join(texts["action"]) if "action" in texts else None,
-                    sound=sound,
-                    dialogue=tuple(
-                        PlannedDialogue(
-                            speaker=d.speaker, delivery=d.delivery, text=d.text, line=d.span.line
-                        )
-                        for d in shot.dialogue
-                    ),
-                    notes=shot_notes(shot),
-                    prompt=shot_prompts[number],
-                    render_ms=per_shot[number] * 1000 if per_shot is not None else None,
+                _planned_shot(
+                    shot.index,
+                    shot.label,
+                    story.path,
+                    shot.header_span.line,
+                    offset,
+                    offset + shot.duration_ms,
+                    film_cursor + offset,
+                    film_cursor + offset + shot.duration_ms,
+                    *(camera, light, action, sound),
+                    tuple(
+                        [
+                            _planned_dialogue(d.speaker, d.delivery, d.text, d.span.line)
+                            for d in shot.dialogue
+                        ]
+                    )
+                    if shot.dialogue
+                    else (),
+                    shot_notes(shot),
+                    shot_prompts[number],
+                    per_shot[number] * 1000 if per_shot is not None else None,
+                    str(resolve(shot.keyframe)) if shot.keyframe else None,
                 )
             )
             offset += shot.duration_ms
@@ -410,6 +457,11 @@ def finish_plan(
             "input_reference": file_hashes.get(image_path) if image_path else None,
             "cameos": [c.sha256 for c in cameo_refs],
         }
+        keyframes = [file_hashes.get(Path(s.keyframe)) for s in shots if s.keyframe]
+        if keyframes and offering.provider == PREVIEW:
+            # Only the preview draws a keyframe (a paid model is never sent one), so only
+            # a preview clip is drawn again when one changes; other ids stay as they were.
+            id_fields["keyframes"] = keyframes
         if any(c.views for c in cameo_refs):  # only then: other clips keep their ids
             id_fields["cameo_views"] = [[v.sha256 for v in c.views] for c in cameo_refs]
         if per_shot is not None:  # only then: the ids of other clips stay as they were
@@ -419,34 +471,17 @@ def finish_plan(
             id_fields["avoid"] = avoid
         clip_id = content_id(id_fields)
         cost = round(seconds_n * offering.usd_per_second_for(size, with_audio=audio), 4)
-        clip = Clip(
-            id=clip_id,
-            index=draft.index,
-            scene=draft.scene_title,
-            scene_index=draft.scene_index,
-            provider=offering.provider,
-            model=offering.model,
-            api_model=offering.api_model,
-            size=size,
-            render_ms=render_ms,
-            duration=duration,
-            slack=render_ms - duration,
-            film_start=film_cursor,
-            seed=seed,
-            prompt=prompt,
-            avoid=avoid,
-            input_reference=str(image_path) if image_path else None,
-            input_reference_sha256=file_hashes.get(image_path) if image_path else None,
-            cameos=tuple(cameo_refs),
-            audio=audio,
-            cost_usd=cost,
-            shots=tuple(shots),
-            transition=planned_transition,
-            request={},
+        values = (
+            *(clip_id, draft.index, draft.scene_title, draft.scene_index, offering.provider),
+            *(offering.model, offering.api_model, size, render_ms, duration),
+            *(render_ms - duration, film_cursor, seed, prompt, avoid),
+            str(image_path) if image_path else None,
+            file_hashes.get(image_path) if image_path else None,
+            *(tuple(cameo_refs), audio, float(cost), tuple(shots), planned_transition),
         )
         # The request is the provider's own: what its renderer will send for this clip.
-        request = request_for(clip, offering).for_plan()
-        clips.append(clip.model_copy(update={"request": request}))
+        request = request_for(_clip(*values, {}), offering).for_plan()
+        clips.append(_clip(*values, request))
         overlap = (
             transition.duration_ms
             if transition is not None and transition.kind == "crossfade"

@@ -191,6 +191,8 @@ class _Cast:
         if "\ue000" not in prompt and "\ue001" not in prompt:  # nobody named, nothing stray
             return prompt
         named = _MENTION.sub(lambda m: self.describe(self.named[int(m.group(1))]), prompt)
+        if "\ue000" not in named and "\ue001" not in named:  # no stray mark (all but never)
+            return named
         return _STRAY_MARK.sub("", named)
 
     def speaker(self, name: str) -> tuple[str, str | None]:
@@ -209,11 +211,14 @@ def prompt_context(
     offering: Offering,
     cast: _Cast | None = None,
     share: bool = True,
+    attributes: bool = False,
 ) -> dict[str, object]:
     """The plain values a template sees for one clip. People are marks in them until
     `cast.finish` names them in the rendered prompt. Every cue and the style and setting
     start upper-case (each starts a sentence or follows a label in every template). With
-    `share` (a template that reads `shared`), what every shot has alike is said once."""
+    `share` (a template that reads `shared`), what every shot has alike is said once.
+    With `attributes`, every nested dict is made a `_Values` as it is made (what
+    `_as_attributes` would make of the context, without a second pass over it)."""
     cast = cast or _Cast(story, offering, draft.cameo_names)
     scene = story.scenes[draft.scene_index - 1]
     location = next((loc for loc in story.locations if loc.name == scene.location), None)
@@ -231,17 +236,30 @@ def prompt_context(
         }
         by_key: dict[str, list[str]] = {}
         for cue in shot.cues:
-            if cue.text and cue.key in _NO_CUES:
-                by_key.setdefault(cue.key, []).append(cue.text)
+            text = cue.text
+            if text and cue.key in _NO_CUES:
+                # Marked in cue order: a mark only stands for its person until `finish`,
+                # which describes people in the order the prompt names them.
+                if "@" in text:
+                    text = cast.text(text)
+                texts = by_key.get(cue.key)
+                if texts is None:
+                    by_key[cue.key] = [text]
+                else:
+                    texts.append(text)
         # Only the keys the shot has (most are absent: None, as the empty join would give).
         for key, texts in by_key.items():
-            values[key] = _sentence_case("; ".join([cast.text(text) for text in texts])) or None
+            values[key] = _sentence_case(texts[0] if len(texts) == 1 else "; ".join(texts)) or None
         dialogue = []
         for line in shot.dialogue:
             speaker, voice = cast.speaker(line.speaker)
-            dialogue.append(
-                {"speaker": speaker, "voice": voice, "delivery": line.delivery, "text": line.text}
-            )
+            said = {
+                "speaker": speaker,
+                "voice": voice,
+                "delivery": line.delivery,
+                "text": line.text,
+            }
+            dialogue.append(_Values(said) if attributes else said)
         values["dialogue"] = dialogue
         shots.append(values)
         offset += shot.duration_ms
@@ -257,12 +275,12 @@ def prompt_context(
         "title": story.header.title,
         "style": _sentence_case(story.header.style) if story.header.style else None,
         "world": _sentence_case(cast.text(look)) if look else None,
-        "shared": shared,
+        "shared": _Values(shared) if attributes else shared,
         "scene": draft.scene_title,
         "image_to_video": draft.input_reference is not None,
         "duration": seconds_text(draft.duration_ms),
         "model": offering.model,
-        "shots": shots,
+        "shots": [_Values(values) for values in shots] if attributes else shots,
         # Where the model takes a negative prompt, `avoid:` goes there instead (the request).
         "avoid": None if offering.negative_prompt else clip_avoid(story, draft.shots),
     }
@@ -274,7 +292,9 @@ def render_prompt(
     """The clip's prompt. For a clip the model takes shot by shot (`shot_seconds`), each
     shot's own prompt is written too, into `draft.shot_prompts`."""
     text = _render(draft, story, offering, template_dir)
-    if shot_seconds([s.duration_ms for s in draft.shots], offering) is not None:
+    # (`shot_seconds` is None for a model that takes no shots: not asked, most clips.)
+    multi = offering.multi_shot and len(draft.shots) > 1
+    if multi and shot_seconds([s.duration_ms for s in draft.shots], offering) is not None:
         draft.shot_prompts = render_shot_prompts(draft, story, offering, template_dir)
     return text
 
@@ -389,9 +409,10 @@ def _render(draft: ClipDraft, story: Story, offering: Offering, template_dir: Pa
     try:
         template = env.get_template(f"{offering.family}.j2")
         cast = _Cast(story, offering, draft.cameo_names)
-        values = prompt_context(draft, story, offering, cast, _reads_shared(env, template))
-        if not isinstance(env, SandboxedEnvironment):
-            values = _as_attributes(values)
+        # Attribute contexts for our own templates only: a writer's sees plain dicts.
+        attributes = not isinstance(env, SandboxedEnvironment)
+        shared = _reads_shared(env, template)
+        values = prompt_context(draft, story, offering, cast, shared, attributes)
         text = cast.finish(template.render(values))
     except TemplateError as exc:
         where = getattr(exc, "lineno", None)

@@ -67,6 +67,10 @@ class PlannedShot(Frozen):
     render_ms: int | None = Field(default=None, exclude_if=lambda v: v is None)
     """The length the shot is rendered at in such a clip, ms (the last shot may be rounded up
     to a length the model takes); absent otherwise."""
+    keyframe: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The shot's own `keyframe: "file"` picture, absolute with symlinks followed (checked
+    like a `from` image: P210/P218/P219). The preview draws the shot from it; it is never
+    sent (as a first frame it is `Clip.input_reference`). Absent when the shot has none."""
 
 
 class PlannedTransition(Frozen):

@@ -4,7 +4,10 @@ The preview (`storyc.providers.preview`) turns each shot into a moving still and
 dialogue into sound, with no network and no key. This module holds the three decisions:
 
 * **The picture** (`shot_picture`): the best one the shot has, in this order: its keyframe
-  (a `keyframe` path on the planned shot, where the plan carries one), the clip's first frame
+  (`PlannedShot.keyframe`: the shot's own `keyframe: "file"`, resolved and checked by the
+  front end like a `from` image; a still `storyc keyframes` made reaches the preview only as
+  a first frame, with `first-frame: keyframes`, since the plan does not depend on what
+  happens to lie in the output folder), the clip's first frame
   (`from "image"`, for the clip's first shot), a cameo still (an image cameo, or a frame of a
   video cameo; the cameo the shot names with `@name` first), else none (the preview draws
   its text card).
@@ -163,11 +166,8 @@ def shot_picture(clip: Clip, shot: PlannedShot | None) -> Path | None:
     """The best picture the shot has (keyframe, first frame, cameo still), or None."""
     if shot is None:
         return None
-    keyframe = getattr(shot, "keyframe", None)  # carried by plans that have keyframes
-    if keyframe:
-        for candidate in (Path(keyframe), Path(shot.file).parent / keyframe):
-            if candidate.is_file():
-                return candidate
+    if shot.keyframe and Path(shot.keyframe).is_file():
+        return Path(shot.keyframe)
     if clip.input_reference and clip.shots and shot.index == clip.shots[0].index:
         path = Path(clip.input_reference)
         if path.is_file():

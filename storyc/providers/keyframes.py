@@ -10,7 +10,10 @@ Renderers (each implements `storyc.providers.base.Renderer` for keyframe clips):
 - `fal`: the queue, as `FalRenderer` speaks it, app `fal-ai/flux-1/dev`; the result is
   `{"images": [{"url", "width", "height", "content_type"}]}`;
 - `runway`: `POST /v1/text_to_image` (runwayml 5.24.0 `Gen4Image`: `model`, `promptText`,
-  `ratio`, `seed`), then `GET /v1/tasks/{id}` as for videos; `output[0]` is the still's URL;
+  `ratio`, `seed`, `referenceImages: [{uri, tag}]`), then `GET /v1/tasks/{id}` as for videos;
+  `output[0]` is the still's URL. The pictures of the cameos the shot names (up to three,
+  named `@tag` in the prompt; `storyc.plan.keyframes.shot_references`) are uploaded first as
+  for clips: through the story's sandbox, listed before consent, refused before paying;
 - `openai`: `POST {OPENAI_BASE_URL}/images/generations` (`model`, `prompt`, `n`, `size`,
   `quality`, `output_format`): synchronous, the answer carries `data[0].b64_json` (or `url`),
   kept until `download` writes it; a lost answer is uncertain (OpenAI cannot list images);
@@ -34,7 +37,7 @@ from typing import Any, ClassVar
 
 from storyc.errors import StorycError
 from storyc.plan.capabilities import parse_size
-from storyc.plan.keyframes import KeyframePlan, keyframe_name
+from storyc.plan.keyframes import KeyframePlan, keyframe_name, reference_uploads
 from storyc.plan.schema import Clip
 from storyc.probe import MediaInfo, ProbeError
 from storyc.providers.base import JobStatus, Renderer, SendingHook, Submitted, nothing_to_record
@@ -42,9 +45,17 @@ from storyc.providers.cache import ClipCache, cache_dir_for
 from storyc.providers.errors import CreateUncertain, JobRejected
 from storyc.providers.fal import FalRenderer
 from storyc.providers.openai import OpenAIRenderer
+from storyc.providers.requests import ProviderRequest
 from storyc.providers.runway import RunwayRenderer
+from storyc.sandbox import ReferencePolicy, policy_for
 
 KEYFRAMES_DIR = "keyframes"
+STILL_DRAWING_VERSION = 1
+"""How the preview draws its placeholder stills (`draw_card`), as a number: part of the key
+they are cached under (`PreviewStillCache`), as `storyc.providers.preview.DRAWING_VERSION` is
+for preview clips. A keyframe's id says what the shot asks for, not how the card is drawn,
+so without it an upgraded storyc would keep the old cards until `--force`. Bump it whenever
+`draw_card` changes what a card looks like; paid stills are cached by their id alone."""
 
 
 def image_problem(path: Path) -> str | None:
@@ -69,6 +80,18 @@ class KeyframeCache(ClipCache):
         if problem is not None:
             raise ProbeError(f"the keyframe is {problem}")
         return None  # type: ignore[return-value]  # a still has no media facts
+
+
+class PreviewStillCache(KeyframeCache):
+    """The preview's placeholder stills: `<id>.draw<N>.png`, so a new `STILL_DRAWING_VERSION`
+    misses the cards of the old one (left behind, like any still no plan names any more)."""
+
+    suffix = f".draw{STILL_DRAWING_VERSION}.png"
+
+
+def still_cache(provider: str, root: Path) -> KeyframeCache:
+    """The cache of `provider`'s stills under `root`: drawn ones keyed with their version."""
+    return PreviewStillCache(root) if provider == "preview" else KeyframeCache(root)
 
 
 # --- renderers ----------------------------------------------------------------------------
@@ -100,7 +123,14 @@ class RunwayImageRenderer(RunwayRenderer):
     fetch_options: ClassVar[dict[str, Any]] = {"accept": "image/*", "problem_of": image_problem}
 
     async def submit(self, clip: Clip, sending: SendingHook = nothing_to_record) -> Submitted:
-        return await self._create(clip.request["path"], clip.request["body"], clip, sending)
+        # The cameos' pictures go up first (through the story's sandbox, once per run), and
+        # their `runway://` URIs replace the placeholders the plan shows.
+        uris = {
+            placeholder: await self._upload(path, clip)
+            for placeholder, path in reference_uploads(clip)
+        }
+        request = ProviderRequest(path=clip.request["path"], body=clip.request["body"])
+        return await self._create(request.path, request.filled(uris), clip, sending)
 
 
 class OpenAIImageRenderer(OpenAIRenderer):
@@ -265,20 +295,28 @@ def keyframes_to_dir(
     renderer: Renderer | None = None,
     resubmit: Sequence[str] = (),
     resubmit_uncertain: bool = False,
+    references: ReferencePolicy | None = None,
 ) -> KeyframeReport:
     """Make every planned keyframe (cache, journal, consent, cost guard as for clips) and lay
-    them out as `out_dir/keyframes/NN-<shot>.png`."""
+    them out as `out_dir/keyframes/NN-<shot>.png`.
+
+    `references` is where the cameo pictures the stills send may live (the compilation's
+    policy; default: the story's project folder and the user's allowed paths), as for clips."""
     from storyc.providers.engine import (
+        _refuse_unsafe_uploads,
         _run_plan,
         render_plan,
         resubmit_matcher,
     )
     from storyc.providers.journal import Journal
 
+    if references is None:
+        references = policy_for(story_path)
+
     root = Path(cache_dir) if cache_dir is not None else cache_dir_for(story_path)
-    stills = KeyframeCache(root / KEYFRAMES_DIR)
-    stills.ensure()
     provider = plan.story.provider
+    stills = still_cache(provider, root / KEYFRAMES_DIR)
+    stills.ensure()
     wants_again = resubmit_matcher(resubmit, all_uncertain=resubmit_uncertain)
     with Journal.in_folder(root) as journal:
         run = _run_plan(plan, provider, stills, journal, force, wants_again)  # type: ignore[arg-type]
@@ -288,7 +326,8 @@ def keyframes_to_dir(
                 f"${max_cost:.2f}; nothing was submitted",
                 hint="raise --max-cost, or make them with `--provider preview`",
             )
-        active = renderer or create_image_renderer(provider)
+        _refuse_unsafe_uploads(run.uploads, references, provider)
+        active = renderer or create_image_renderer(provider, references=references)
         try:
             if active.paid and (run.to_pay or run.uncertain):
                 if approve is None:

@@ -21,8 +21,9 @@ This module imports no HTTP client: the plan stage may use it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,9 +102,14 @@ class FileNames:
         cameo: CameoReference | None = None,
     ) -> str:
         for known in self.files:
-            if known.path == path and known.use == use and known.cameo == cameo:
+            # `is` first: a clip names the same cameo object; comparing models is slow.
+            if (
+                known.path == path
+                and known.use == use
+                and (known.cameo is cameo or known.cameo == cameo)
+            ):
                 return known.placeholder
-        name = Path(path).name
+        name = _file_name(path)
         taken = {known.placeholder for known in self.files}
         text = _placeholder(use, cameo.name if cameo else name, filename)
         count = 2
@@ -115,6 +121,12 @@ class FileNames:
 
     def frozen(self) -> tuple[LocalFile, ...]:
         return tuple(self.files)
+
+
+@lru_cache(maxsize=1024)
+def _file_name(path: str) -> str:
+    """`Path(path).name`, worked out once per file: thousands of clips name the same few."""
+    return Path(path).name
 
 
 def _placeholder(use: FileUse, name: str, filename: str) -> str:
@@ -130,12 +142,18 @@ def _placeholder(use: FileUse, name: str, filename: str) -> str:
 def request_for(clip: Clip, offering: Offering) -> ProviderRequest:
     """The request `clip` makes at its provider (for `preview`, at the provider it mirrors),
     built by that provider module's `build_request`; the module is imported on first use."""
+    request: ProviderRequest = _builder(offering.mirrors or offering.provider)(clip, offering)
+    return request
+
+
+@cache
+def _builder(provider: str) -> Callable[[Clip, Offering], ProviderRequest]:
+    """The `build_request` of `provider`'s module, found once (the planner asks per clip)."""
     from storyc.providers.registry import RENDERERS
 
-    provider = offering.mirrors or offering.provider
     spec = RENDERERS.get(provider)
     if spec is None or provider == "preview":
         raise ValueError(f"no provider builds requests for `{provider}`")
     module = importlib.import_module(spec.partition(":")[0])
-    request: ProviderRequest = module.build_request(clip, offering)
-    return request
+    builder: Callable[[Clip, Offering], ProviderRequest] = module.build_request
+    return builder

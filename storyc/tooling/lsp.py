@@ -13,7 +13,8 @@ analysis runs per document, and only the newest text is analysed.
 
 Nothing heavy is imported with this module: `initialize` is answered with `lsprotocol` and
 `pygls` alone, while the analysis worker imports the front end (`_warm_up`); the editor
-queries, quick fixes and the formatter are imported when first asked for.
+queries, quick fixes and the formatter are imported when first asked for. The collector is
+held from the start until the first diagnostics are out (`storyc.tooling.lsp_startup`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pygls.workspace import PositionCodec, TextDocument
 from storyc import __version__
 from storyc.errors import StorycError
 from storyc.fsutil import normalise_newlines
+from storyc.tooling.lsp_startup import STARTUP_GC_S, startup_done
 from storyc.tooling.lsp_wire import RequestRefused, StoryProtocol, serve_stdio
 
 if TYPE_CHECKING:
@@ -247,6 +249,7 @@ async def _analysis_loop(ls: StoryLanguageServer, uri: str) -> None:
             return
         state.analysis = analysis
         publish(ls, uri, analysis)
+        startup_done()
         elapsed_ms = (time.perf_counter() - started) * 1000
         ls.window_log_message(
             lsp.LogMessageParams(
@@ -287,6 +290,7 @@ def on_initialize(ls: StoryLanguageServer, params: lsp.InitializeParams) -> None
     # The front end is imported by the analysis worker while the client gets its answer and
     # opens the document (the first analysis, queued behind it, then starts at once).
     ls.analysis_pool.submit(_warm_up)
+    asyncio.get_running_loop().call_later(STARTUP_GC_S, startup_done)
 
 
 def _warm_up() -> None:

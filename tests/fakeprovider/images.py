@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .server import Request, Response
@@ -69,6 +71,26 @@ OPENAI_FIELDS = {
     "background": ("transparent", "opaque", "auto"),
     "moderation": ("low", "auto"),
 }
+
+
+RUNWAY_TAG = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,15}")
+"""runwayml 5.24.0 `Gen4ImageReferenceImage.tag`: 3-16 letters, digits and `_`, a letter first."""
+
+
+def runway_references_problem(value: Any, stored: Callable[[Any], bool]) -> str | None:
+    """What is wrong with `gen4_image`'s `referenceImages` (up to three `{uri, tag?}`, each
+    URI a file uploaded here), or None."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 3:
+        return "must list 1 to 3 images"
+    for item in value:
+        if not isinstance(item, dict) or "uri" not in item or set(item) - {"uri", "tag"}:
+            return "must be objects {uri, tag} of uploaded images"
+        if not stored(item["uri"]):
+            return "must be objects {uri, tag} of uploaded images"
+        tag = item.get("tag")
+        if tag is not None and not (isinstance(tag, str) and RUNWAY_TAG.fullmatch(tag)):
+            return "tags must be 3-16 letters, digits or underscores, starting with a letter"
+    return None
 
 
 def png_bytes(width: int, height: int, prompt: str = "") -> bytes:

@@ -95,7 +95,7 @@ MODELS["gen4_image"] = {
         "promptText": str,
         "ratio": images.RUNWAY_RATIOS,
         "seed": int,
-        "referenceImages": "references",
+        "referenceImages": "tagged_references",
     }
 }
 REQUIRED = {
@@ -283,6 +283,8 @@ def _check(fake: FakeProvider, rule: Any, value: Any) -> str | None:
         return None
     if rule == "multi_prompt":
         return _multi_prompt_problem(value)
+    if rule == "tagged_references":
+        return images.runway_references_problem(value, lambda uri: _stored(fake, uri))
     return "has an unknown rule"
 
 
