@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +22,12 @@ from storyc.check.policy import RuleSelection, apply_policy, is_syntax_code, sel
 from storyc.check.provider import (
     FileFacts,
     check_clips,
+    check_fallback_clips,
     check_prompts,
     check_story_against,
+    diagnostic_key,
+    fallback_offerings,
+    on_fallback,
     resolve_offering,
 )
 from storyc.check.structure import (
@@ -35,11 +39,17 @@ from storyc.check.structure import (
 )
 from storyc.fsutil import file_sha256
 from storyc.language.builder import SceneCache, build_story
-from storyc.language.cameo_views import view_paths
+from storyc.language.cameo_views import AUDIO_SUFFIXES, view_paths, voice_sample_path
 from storyc.language.model import Span, Story
 from storyc.language.parse import ParsedStory, parse_story
-from storyc.plan.capabilities import load_table
-from storyc.plan.planner import finish_plan, group_clips, reference_path, resolve_path
+from storyc.plan.capabilities import Offering, load_table
+from storyc.plan.planner import (
+    ClipDraft,
+    finish_plan,
+    group_clips,
+    reference_path,
+    resolve_path,
+)
 from storyc.plan.prompt import PromptCache, TemplateProblem, render_prompts
 from storyc.plan.schema import ClipPlan
 from storyc.probe import MediaInfo
@@ -49,6 +59,7 @@ from storyc.sandbox import (
     MAX_VIDEO_BYTES,
     ReferencePolicy,
     ReferenceRefused,
+    audio_length,
     open_regular,
     regular_file_problem,
     size_problem,
@@ -61,6 +72,11 @@ IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
 NOT_MEDIA = (
     "is not an image or a video storyc can read (it goes by the content, not the name: "
     "PNG, JPEG or WebP images, videos ffmpeg reads)"
+)
+
+NOT_AUDIO = (
+    "is not audio storyc can read (it goes by the content, not the name: an audio stream "
+    "ffmpeg reads, and no video)"
 )
 
 FactReader = Callable[[Path], FileFacts]
@@ -106,6 +122,8 @@ def read_file_facts(path: Path) -> FileFacts:
             size = os.fstat(handle.fileno()).st_size
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 found = _video_facts(path, size) or _image_facts(handle, size)
+            elif path.suffix.lower() in AUDIO_SUFFIXES:  # a voice sample
+                found = _audio_facts(path, size) or _image_facts(handle, size) or NOT_AUDIO
             else:
                 found = _image_facts(handle, size) or _video_facts(path, size)
     except ReferenceRefused as exc:
@@ -115,9 +133,20 @@ def read_file_facts(path: Path) -> FileFacts:
     return _facts_from(digest, found)
 
 
-_Found = tuple[int, int] | MediaInfo | str
-"""What a file's content turned out to be: an image's (width, height), a video's facts, or
-why a file that is an image or a video cannot be used (too large)."""
+@dataclass(frozen=True)
+class _Audio:
+    duration_ms: int
+
+
+_Found = tuple[int, int] | MediaInfo | _Audio | str
+"""What a file's content turned out to be: an image's (width, height), a video's facts, an
+audio file's length, or why a file that is one of them cannot be used (too large)."""
+
+
+def _audio_facts(path: Path, size: int) -> _Found | None:
+    """The length of a file that probes as audio alone (a voice sample); None otherwise."""
+    found = audio_length(path, size)
+    return _Audio(found) if isinstance(found, int) else found
 
 
 def _image_facts(handle: BinaryIO, size: int) -> _Found | None:
@@ -163,6 +192,8 @@ def _video_facts(path: Path, size: int) -> _Found | None:
 
 
 def _facts_from(digest: str, found: _Found | None) -> FileFacts:
+    if isinstance(found, _Audio):
+        return FileFacts(exists=True, sha256=digest, kind="audio", duration_ms=found.duration_ms)
     if isinstance(found, MediaInfo):
         return FileFacts(
             exists=True,
@@ -215,6 +246,8 @@ def _references(story: Story) -> Iterator[tuple[Path, Path]]:
             yield both(cameo.path)
             for view in view_paths(cameo):  # its further images, read alike
                 yield both(view)
+            if (voice := voice_sample_path(cameo)) is not None:  # and its voice sample
+                yield both(voice)
     for shot in story.shots:
         if shot.from_image:
             yield both(shot.from_image)
@@ -356,12 +389,52 @@ def analyze_source(
         return result
     diagnostics += check_clips(story, offering, drafts, file)
     diagnostics += check_prompts(story, offering, drafts, prompts, file)
+    chosen = provider or story.header.provider
+    if "," in chosen:  # a fallback list: `build` compiles for each fallback, so check does
+        diagnostics += _fallback_diagnostics(
+            story, chosen, (offering, drafts), diagnostics, facts, frames, template_dir, file
+        )
     result.prompts = prompts
     result.diagnostics = reported(diagnostics)
     if want_plan and not result.has_errors:
         hashes = {path: fact.sha256 for path, fact in facts.items()}
         result.plan = finish_plan(story, offering, drafts, prompts, hashes)
     return result
+
+
+def _fallback_diagnostics(
+    story: Story,
+    chosen: str,
+    first: tuple[Offering, list[ClipDraft]],
+    found: Sequence[Diagnostic],
+    facts: Mapping[Path, FileFacts],
+    frames: Mapping[int, str],
+    template_dir: Path | None,
+    file: str,
+) -> list[Diagnostic]:
+    """The provider rules run for each fallback of a provider list, as `build` compiles the
+    story for it (`storyc.cli.fallback_view.compile_chain`), each diagnostic naming its
+    fallback and said once (`on_fallback`); and P203 where a fallback cuts other clips."""
+    offering, drafts = first
+    seen = {diagnostic_key(d) for d in found}
+    extra: list[Diagnostic] = []
+    for other in fallback_offerings(story, load_table(), chosen):
+        own = list(check_story_against(story, other, facts, file))
+        # Drafts of its own: the prompts fill them in, and the first provider's are planned.
+        other_drafts = group_clips(story, other, frames)
+        try:
+            # No prompt cache: it keeps one provider's prompts and drops the rest.
+            other_prompts = render_prompts(other_drafts, story, other, template_dir)
+        except TemplateProblem as exc:
+            own.append(R.T001.diagnostic(exc.message, Span.point(1, 1), file, help=exc.hint))
+        else:
+            own += check_clips(story, other, other_drafts, file)
+            own += check_prompts(story, other, other_drafts, other_prompts, file)
+        extra += on_fallback(other.provider, own, seen)
+        extra += check_fallback_clips(
+            story, (offering.provider, drafts), (other.provider, other_drafts), file
+        )
+    return extra
 
 
 def _apply_rules(

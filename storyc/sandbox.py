@@ -16,12 +16,17 @@ repository says can widen the sandbox.
         ...
 
 Problems are phrases meant to follow the path's name: f"{path} {problem}".
+
+What a file is goes by its content: an image decodes, a video probes with frames, and an
+audio reference (a cameo's voice sample) probes with an audio stream (`audio_length`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
+import subprocess
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,7 +43,10 @@ MAX_VIDEO_BYTES = 512 * 1024 * 1024
 """The largest video reference storyc reads (providers take far smaller ones)."""
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 """The largest image reference storyc reads."""
-MAX_REFERENCE_BYTES = max(MAX_VIDEO_BYTES, MAX_IMAGE_BYTES)
+MAX_AUDIO_BYTES = 50 * 1024 * 1024
+"""The largest audio reference (a cameo's voice sample) storyc reads: minutes of WAV, far
+beyond the 15 s the providers take."""
+MAX_REFERENCE_BYTES = max(MAX_VIDEO_BYTES, MAX_IMAGE_BYTES, MAX_AUDIO_BYTES)
 """Before its content says what a file is, nothing larger is read at all."""
 MAX_IMAGE_PIXELS = 40_000_000
 """An image is decoded only below this many pixels (8K UHD is 33 million)."""
@@ -220,6 +228,52 @@ def _where_it_goes(lexical: Path, real: Path) -> str:
     if lexical != real:  # a `..`, or a symlinked folder on the way
         return f"resolves to {real},"
     return "is"
+
+
+# Audio references ------------------------------------------------------------------------
+
+_AUDIO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Audio: \w+")
+_VIDEO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: ")
+
+
+def audio_length(path: Path, size: int, *, timeout_s: float = 30.0) -> int | str | None:
+    """The length in ms of a file whose content is audio ffmpeg reads whole (an audio stream
+    with packets, and no video: a video is a video reference); a phrase when it is audio
+    that may not be used (too large); None when it is not audio at all.
+
+    Only for a file already inside the sandbox. ffmpeg copies the packets without decoding
+    them, so a long file costs little; a cut-off or broken file fails."""
+    from storyc.probe import ffmpeg_exe
+
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-i", str(path)]
+    cmd += ["-map", "0:a:0", "-c", "copy", "-f", "framecrc", "-"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired, StorycError):
+        return None
+    header = done.stderr
+    if done.returncode != 0 or not _AUDIO_STREAM.search(header) or _VIDEO_STREAM.search(header):
+        return None
+    length = _packets_end_ms(done.stdout)
+    if length is None:
+        return None
+    return size_problem(size, MAX_AUDIO_BYTES, "an audio file") or length
+
+
+def _packets_end_ms(framecrc: str) -> int | None:
+    """Where the last packet of ffmpeg's `framecrc` listing (one stream) ends, ms."""
+    time_base: tuple[int, int] | None = None
+    end = 0
+    for line in framecrc.splitlines():
+        if line.startswith("#tb "):
+            num, _, den = line.partition(":")[2].strip().partition("/")
+            time_base = (int(num), int(den))
+        elif line and not line.startswith("#"):
+            fields = line.split(",")
+            end = max(end, int(fields[2]) + int(fields[3]))
+    if time_base is None or end <= 0:
+        return None
+    return round(end * 1000 * time_base[0] / time_base[1])
 
 
 # The user's own configuration ------------------------------------------------------------

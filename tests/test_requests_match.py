@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakeprovider import FakeProvider, make_png
+from fakeprovider import FakeProvider, make_png, make_wav
 from fakeprovider.forms import parse_form
 from fakeprovider.server import Seen
 from fakeprovider.testing import provider_env, storyc
@@ -65,6 +65,9 @@ def write_row_story(folder: Path, offering: Offering) -> tuple[Path, dict[str, P
         if offering.cameo_media == "image":  # a second image of her: sent where it fits
             files["mara-side.png"] = make_png(folder / "refs" / "mara-side.png", 512, 512)
             lines.append('    side: "refs/mara-side.png"')
+        if offering.max_audio_references:  # her voice, where the row takes audio references
+            files["mara.wav"] = make_wav(folder / "refs" / "mara.wav")
+            lines.append('    voice-sample: "refs/mara.wav"')
         lines.append("")
     shots = [
         ("", "a lighthouse beam sweeps the fog", "        sfx: a foghorn sounds"),
@@ -199,6 +202,8 @@ def test_plan_json_shows_exactly_the_request_that_is_sent(
 
     plan = ClipPlan.read(out / "plan.json")
     assert len(plan.clips) >= 2
+    if offering.max_audio_references:  # the cameo's voice sample goes with her images
+        assert "<upload of mara.wav>" in json.dumps([c.request for c in plan.clips])
     sent = [s for s in fake.requests("submit", offering.provider) if s.status in (200, 201)]
     assert len(sent) == len(plan.clips)
     arrived = {_prompt(request): request for request in (received(fake, s) for s in sent)}

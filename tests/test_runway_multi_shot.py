@@ -129,6 +129,79 @@ def test_a_clip_the_recipe_cannot_take_is_p220_and_nothing_is_planned(
     assert result.plan is None
 
 
+@pytest.mark.parametrize(
+    ("shots", "clips"),
+    [
+        # Greedy packing fills a clip first: 5 + 1, and the recipe takes no clip of one shot.
+        (["2s"] * 6, [[2, 2, 6], [2, 2, 6]]),
+        # 4 + 2 greedily (15 s is the most a clip lasts); 3 + 3 fits.
+        (["3s", "3s", "3s", "3s", "3s", "3s"], [[3, 3, 4], [3, 3, 4]]),
+        # Three clips of which greedy packing leaves the last with one shot: 5 + 5 + 1.
+        (["1s"] * 11, [[1, 1, 1, 1, 1], [1, 1, 3], [1, 1, 3]]),
+    ],
+)
+def test_a_scene_the_greedy_packing_strands_is_cut_so_every_clip_fits(
+    tmp_path: Path, shots: list[str], clips: list[list[int]]
+) -> None:
+    plan = plan_of(write(tmp_path, "runway-multi-shot", [shots]))
+
+    assert [[shot["duration"] for shot in c.request["shots"]] for c in plan.clips] == clips
+    assert [c.index for c in plan.clips] == list(range(1, len(clips) + 1))
+    # Every shot once, in order.
+    assert [s.index for c in plan.clips for s in c.shots] == list(range(1, len(shots) + 1))
+
+
+def test_the_cut_is_the_scenes_own_and_the_next_scene_is_numbered_after_it(
+    tmp_path: Path,
+) -> None:
+    plan = plan_of(write(tmp_path, "runway-multi-shot", [["2s"] * 6, ["2s"] * 3]))
+
+    assert [(c.index, c.scene_index, len(c.shots)) for c in plan.clips] == [
+        (1, 1, 3),
+        (2, 1, 3),
+        (3, 2, 3),
+    ]
+
+
+def test_a_from_image_still_closes_a_clip_so_no_cut_can_save_the_scene(
+    tmp_path: Path,
+) -> None:
+    # 2 s x 6 would be 3 + 3, but the sixth shot starts from an image: it is a clip alone.
+    make_png(tmp_path / "dawn.png", 1280, 720)
+    path = write(tmp_path, "runway-multi-shot", [[*["2s"] * 5, '2s from "dawn.png"']])
+    result = compile_file(path)
+
+    (problem,) = [d for d in result.diagnostics if d.code == "P220"]
+    assert "clip 2 has 1 shot (2s)" in problem.message
+    assert problem.help is not None and "add 2 shots to this clip" in problem.help
+    assert result.plan is None
+
+
+@pytest.mark.parametrize(
+    ("shots", "hint"),
+    [
+        # 5 + 5 + 5 is the only first clip; the fourth 5 s shot is left alone.
+        (["5s"] * 4, "add 2 shots to this clip"),
+        (["4s", "4s"], "add 1 shot to this clip"),
+    ],
+)
+def test_where_no_cut_fits_p220_says_what_would(
+    tmp_path: Path, shots: list[str], hint: str
+) -> None:
+    result = compile_file(write(tmp_path, "runway-multi-shot", [shots]))
+
+    (problem,) = [d for d in result.diagnostics if d.code == "P220"]
+    assert problem.help is not None and hint in problem.help
+
+
+def test_rows_without_min_shots_keep_the_greedy_packing(tmp_path: Path) -> None:
+    # Kling on Runway takes 1 to 6 shots of 3 s or more, 15 s at most: seven 3 s shots
+    # stay 5 + 2, as greedy packing cuts them.
+    plan = plan_of(write(tmp_path, "kling-3-pro", [["3s"] * 7]))
+
+    assert [len(c.shots) for c in plan.clips] == [5, 2]
+
+
 @pytest.mark.parametrize("model", ["kling-3-pro", "kling-3-standard"])
 def test_a_packed_kling_clip_on_runway_goes_as_multi_prompt(tmp_path: Path, model: str) -> None:
     offering = load_table().offering("runway", model)

@@ -345,11 +345,14 @@ S116 = Rule(
     E,
     "A cameo's further image (`side:`, `back:` or `outfit:`, sent beside its own file to "
     "models that take several images of one subject) that does not name one image file in "
-    "double quotes, is given twice, or belongs to a cameo without a file of its own.",
+    "double quotes, is given twice, or belongs to a cameo without a file of its own; the "
+    "same for its `voice-sample:` (a recording of its voice, sent to models that take audio "
+    "references), which must name one audio file (.wav, .mp3, .m4a, .aac, .ogg, .flac).",
     'cameo mara: "refs/mara.png"\n    side: refs/mara-side.png',
     'cameo mara: "refs/mara.png"\n    side: "refs/mara-side.png"',
     notes="The cameo's own file is its front view. Each view is checked like any reference "
-    "(inside the project, a real image) and counted against the model's reference limit.",
+    "(inside the project, a real image) and counted against the model's reference limit; a "
+    "voice sample likewise (inside the project, audio ffmpeg reads) against its audio limit.",
     setting=Setting(
         files=(("refs/mara.png", "png 512x512"), ("refs/mara-side.png", "png 512x512")),
     ),
@@ -404,6 +407,10 @@ P203 = Rule(
     "The provider does not serve the story's model.",
     "model: kling-3-pro\nprovider: openai",
     "model: kling-3-pro\nprovider: fal",
+    notes="In a provider list (`provider: openai, prodia`) every fallback must serve the model "
+    "too, and cut the story into the same clips as the first provider (a refused clip is "
+    "handed on by its number): shots with their own seeds share a clip where seeds are not "
+    "sent and do not where they are, and that is P203 as well.",
 )
 
 P204 = Rule(
@@ -625,8 +632,9 @@ P220 = Rule(
     "    shot 3s:\n        action: the keeper ties it off.",
     notes="Shots join a clip while they fit (`clips: packed`, the default): every shot but "
     "a clip's last must last whole seconds, and a `from` image, a transition other than a "
-    "cut, or a scene's end closes the clip. Give each clip 3 to 5 such shots, or pick a "
-    "model that renders one prompt.",
+    "cut, or a scene's end closes the clip. Where filling clips first leaves one too short "
+    "(six 2 s shots: 5 + 1), the planner cuts the run otherwise (3 + 3); P220 is for a clip "
+    "no cut saves. Give each clip 3 to 5 such shots, or pick a model that renders one prompt.",
     setting=Setting(header="model: runway-multi-shot\nprovider: runway"),
 )
 

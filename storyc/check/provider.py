@@ -5,13 +5,19 @@ reference files and prompt limits. They read the capability table, never a const
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from storyc.check import catalog as R
 from storyc.check.diagnostics import Diagnostic, Edit, Fix, Severity
-from storyc.language.cameo_views import CameoView, view_paths, views_as_written
+from storyc.language.cameo_views import (
+    CameoView,
+    view_paths,
+    views_as_written,
+    voice_sample_path,
+    voice_samples_as_written,
+)
 from storyc.language.model import AUDIO_CUE_KEYS, Cameo, Span, Story
 from storyc.plan.capabilities import (
     PREVIEW,
@@ -31,7 +37,13 @@ from storyc.plan.planner import (
     shot_seconds,
     story_size,
 )
-from storyc.sandbox import ALLOW_HINT, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, human_size
+from storyc.sandbox import (
+    ALLOW_HINT,
+    MAX_AUDIO_BYTES,
+    MAX_IMAGE_BYTES,
+    MAX_VIDEO_BYTES,
+    human_size,
+)
 from storyc.units import format_duration
 
 CAMEO_VIDEO_MIN_MS = 2000
@@ -45,7 +57,7 @@ class FileFacts:
     exists: bool
     sha256: str | None = None
     kind: str | None = None
-    """"image", "video" or None when unreadable."""
+    """"image", "video", "audio" (a voice sample) or None when unreadable."""
     width: int | None = None
     height: int | None = None
     duration_ms: int | None = None
@@ -195,6 +207,84 @@ def _fallback_problems(
     return found
 
 
+def fallback_offerings(story: Story, table: CapabilityTable, provider: str) -> list[Offering]:
+    """The offerings of the fallbacks of a provider list (every name after the first), in
+    order; a name `_fallback_problems` refuses (unknown, the preview, twice, not serving
+    the model) has none and is left out: its own diagnostic says why."""
+    chain = provider_chain(provider)
+    found: list[Offering] = []
+    for number, name in enumerate(chain[1:], start=1):
+        if name == PREVIEW or name in chain[:number]:
+            continue
+        offering = table.offering(name, story.header.model)
+        if offering is not None:
+            found.append(offering)
+    return found
+
+
+DiagnosticKey = tuple[str, Span, str]
+"""What makes two diagnostics the same one: code, span and message."""
+
+
+def diagnostic_key(diagnostic: Diagnostic) -> DiagnosticKey:
+    return diagnostic.code, diagnostic.span, diagnostic.message
+
+
+def on_fallback(
+    name: str, found: Iterable[Diagnostic], seen: set[DiagnosticKey]
+) -> Iterator[Diagnostic]:
+    """A fallback's own diagnostics, each saying which fallback it is about; one already in
+    `seen` (the first provider's, or an earlier fallback's: same code, span and message, as
+    a missing file is everywhere) is said once. `seen` grows with what is yielded.
+
+    Severities are kept: `build` refuses a story that does not compile for a fallback
+    (`storyc.cli.fallback_view.compile_chain`), so `check` calls that an error too."""
+    for diagnostic in found:
+        key = diagnostic_key(diagnostic)
+        if key in seen:
+            continue
+        seen.add(key)
+        yield diagnostic.model_copy(
+            update={"message": f"on the fallback `{name}`: {diagnostic.message}"}
+        )
+
+
+def check_fallback_clips(
+    story: Story,
+    first: tuple[str, Sequence[ClipDraft]],
+    fallback: tuple[str, Sequence[ClipDraft]],
+    file: str,
+) -> Iterator[Diagnostic]:
+    """P203 when a fallback would cut the story into other clips than the first provider:
+    a refused clip is sent to the next provider by its number, so every provider of the
+    list must make the same clips of the same shots (`storyc.providers.fallback.check_chain`
+    refuses such plans at `render` and `build`)."""
+    (one, mine), (two, theirs) = first, fallback
+    why: str | None = None
+    if len(mine) != len(theirs):
+        why = f"the story makes {len(mine)} clip(s) on {one} but {len(theirs)} on {two}"
+    else:
+        for a, b in zip(mine, theirs, strict=True):
+            if [s.index for s in a.shots] != [s.index for s in b.shots]:
+                why = (
+                    f"clip {a.index:02d} holds shot(s) {_shot_numbers(a)} on {one} but "
+                    f"{_shot_numbers(b)} on {two}"
+                )
+                break
+    if why is not None:
+        yield R.P203.diagnostic(
+            f"`{two}` cannot take the clips `{one}` refuses: {why}",
+            _text_span(story, "provider"),
+            file,
+            help=f"fallbacks need the same clips on every provider; drop `{two}` from the "
+            "list, or set `clips: per-shot` so both cut alike",
+        )
+
+
+def _shot_numbers(draft: ClipDraft) -> str:
+    return " ".join(str(s.index) for s in draft.shots)
+
+
 def check_story_against(
     story: Story, offering: Offering, facts: Mapping[Path, FileFacts], file: str
 ) -> Iterator[Diagnostic]:
@@ -274,6 +364,15 @@ def check_story_against(
                 help=f"split it into shots of at most {from_references // 1000} s, or describe "
                 "the cameos in words (`character`)",
             )
+        samples = sum(1 for name in names if _has_voice_sample(story, name))
+        if 0 < offering.max_audio_references < samples:
+            yield R.P212.diagnostic(
+                f"this shot sends {samples} cameo voice samples; {where} takes at most "
+                f"{offering.max_audio_references} in one clip",
+                shot.header_span,
+                file,
+                help="drop a cameo's `voice-sample:`, or split the shot",
+            )
         images = reference_count(story, names, offering)
         if offering.cameo_mode == "image_urls" and len(names) <= offering.max_cameos < images:
             yield R.P212.diagnostic(
@@ -295,6 +394,7 @@ def check_story_against(
         if cameo.path is None or cameo.path_span is None:
             continue
         yield from _cameo_views(story, offering, cameo, facts, where, file)
+        yield from _voice_sample(story, offering, cameo, facts, where, file)
         path = resolve_path(story, cameo.path)
         fact = facts.get(path)
         refused = _refused("cameo reference", cameo.path, fact, cameo.path_span, file)
@@ -387,8 +487,70 @@ def _cameo_views(
         )
 
 
+def _has_voice_sample(story: Story, name: str) -> bool:
+    cameo = story.cameo(name)
+    return cameo is not None and voice_sample_path(cameo) is not None
+
+
+def _voice_sample(
+    story: Story,
+    offering: Offering,
+    cameo: Cameo,
+    facts: Mapping[Path, FileFacts],
+    where: str,
+    file: str,
+) -> Iterator[Diagnostic]:
+    """A cameo's `voice-sample:` checked as its own file is (inside the sandbox, there, audio
+    by its content), and said when the model takes no audio reference (then it is not sent)."""
+    written = voice_sample_path(cameo)
+    if written is None:
+        return  # none, or a bad value (S116)
+    span = voice_samples_as_written(cameo)[0].span
+    path = resolve_path(story, written)
+    fact = facts.get(path)
+    refused = _refused(
+        "cameo voice sample",
+        written,
+        fact,
+        span,
+        file,
+        media_help="point it at a recording of the voice (WAV, MP3, M4A, AAC, Ogg or FLAC, "
+        f"at most {human_size(MAX_AUDIO_BYTES)}) inside the project",
+    )
+    if refused is not None:
+        yield refused
+    elif fact is None or not fact.exists:
+        yield R.P210.diagnostic(
+            f"cameo voice sample `{written}` does not exist",
+            span,
+            file,
+            help=_missing_help(written, path),
+        )
+    elif fact.kind != "audio":
+        yield R.P216.diagnostic(
+            f"a cameo's `voice-sample:` is audio, and `{written}` is "
+            f"{'an' if fact.kind == 'image' else 'a'} {fact.kind or 'unreadable file'}",
+            span,
+            file,
+            help="point it at a recording of the voice (WAV, MP3, M4A, AAC, Ogg or FLAC)",
+        )
+    if offering.cameo_mode != "none" and offering.max_audio_references < 1:
+        yield R.P216.diagnostic(
+            f"{where} takes no audio reference: the voice sample of `{cameo.name}` is not sent",
+            span,
+            file,
+            help="describe the voice with `voice:`; Seedance 2 (fal, Runway) takes voice samples",
+        )
+
+
 def _refused(
-    what: str, reference: str, fact: FileFacts | None, span: Span, file: str
+    what: str,
+    reference: str,
+    fact: FileFacts | None,
+    span: Span,
+    file: str,
+    *,
+    media_help: str | None = None,
 ) -> Diagnostic | None:
     """P218 for a file outside the story's sandbox (never read), P219 for one storyc will not
     read or cannot use (a folder, a FIFO, too large, not an image or a video by content)."""
@@ -404,7 +566,8 @@ def _refused(
         f"{what} `{reference}` {fact.problem}",
         span,
         file,
-        help=f"point it at a PNG, JPEG or WebP image (at most {human_size(MAX_IMAGE_BYTES)}) "
+        help=media_help
+        or f"point it at a PNG, JPEG or WebP image (at most {human_size(MAX_IMAGE_BYTES)}) "
         f"or a video (at most {human_size(MAX_VIDEO_BYTES)}) inside the project",
     )
 
@@ -565,9 +728,30 @@ def _too_few_shots(
         f"{count} shot{'s' if count != 1 else ''} ({format_duration(draft.duration_ms)})",
         draft.shots[0].header_span,
         file,
-        help=f"give the clip {offering.min_shots} to {offering.max_shots} shots of whole "
-        "seconds (only its last may be shorter), or pick a model that renders one prompt",
+        help=_too_few_shots_help(offering, draft),
         data={"clip": draft.index},
+    )
+
+
+def _too_few_shots_help(offering: Offering, draft: ClipDraft) -> str:
+    """What would make a P220 clip one the target takes. The planner already tried every
+    cut of the shots it could join (`storyc.plan.planner._split_for_min_shots`), so the
+    writer must change the shots themselves."""
+    count = len(draft.shots)
+    other = "or pick a model that renders one prompt"
+    if count < offering.min_shots:
+        more = offering.min_shots - count
+        return (
+            f"no cut of this scene's shots gives every clip {offering.min_shots} to "
+            f"{offering.max_shots}: add {more} shot{'s' if more != 1 else ''} to this clip "
+            "(a `from` image, another seed or a transition other than a cut starts a new "
+            f"clip; a scene's end too), {other}"
+        )
+    longest = max(offering.lengths)
+    allowed = sorted(offering.shot_lengths)
+    return (
+        f"make every shot but the clip's last {allowed[0]} to {allowed[-1]} whole seconds, "
+        f"at most {longest} s in all (the last is rounded up), {other}"
     )
 
 

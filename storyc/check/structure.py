@@ -21,7 +21,7 @@ from storyc.check.habits import (
     spaced_size,
     speaks_screenplay_way,
 )
-from storyc.language.cameo_views import VIEW_KEYS
+from storyc.language.cameo_views import VIEW_KEYS, VOICE_SAMPLE_KEY
 from storyc.language.model import (
     AVOID,
     CUE_KEYS,
@@ -94,8 +94,9 @@ def check_keys(story: Story, file: str) -> Iterator[Diagnostic]:
                 prop, HEADER_KEYS, "header", file
             )
     for person in (*story.cameos, *story.characters):
-        # A cameo also takes its further images (`storyc.check.cameo_views`, S116).
-        allowed = (*PERSON_KEYS, *VIEW_KEYS) if isinstance(person, Cameo) else PERSON_KEYS
+        # A cameo also takes its further images and a voice sample (S116).
+        cameo_keys = (*PERSON_KEYS, *VIEW_KEYS, VOICE_SAMPLE_KEY)
+        allowed = cameo_keys if isinstance(person, Cameo) else PERSON_KEYS
         for prop in person.properties:
             if prop.key not in allowed:
                 yield _unknown_key(prop, allowed, "cameo or character", file)

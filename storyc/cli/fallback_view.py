@@ -25,7 +25,11 @@ def chain_of(compilation: Compilation, provider: str | None) -> list[str]:
 
 
 def compile_chain(file: Path, compilation: Compilation, chain: Sequence[str]) -> list[ClipPlan]:
-    """The story's plan on every provider of `chain` (the first is `compilation`'s)."""
+    """The story's plan on every provider of `chain` (the first is `compilation`'s).
+
+    `check` already runs each fallback's provider rules (`storyc.frontend.analyze_source`),
+    so a story that compiled clean compiles here too; the refusal is kept as a guard, so a
+    plan is never rendered for a fallback it does not compile for."""
     assert compilation.plan is not None
     plans = [compilation.plan]
     for name in chain[1:]:

@@ -55,6 +55,11 @@ class Offering(BaseModel):
     """For `cameo_mode = "image_urls"`: the reference app's field for the images."""
     cameo_tag: str = ""
     """How the prompt names the n-th cameo image (`@Element` -> `@Element1`), or "" for words."""
+    audio_field: str = ""
+    """The reference request's field for cameos' voice samples (fal `audio_urls`, Runway
+    `referenceAudio`), or "" where the model takes no audio reference."""
+    max_audio_references: int = 0
+    """At most this many voice samples in one clip (0: none is sent)."""
     multi_shot: str = ""
     """The request field that takes a packed clip's shots one by one, each with its own
     prompt and length (Kling's `multi_prompt`); "" when a clip is one prompt."""

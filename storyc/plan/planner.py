@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyc.language.cameo_views import view_paths
+from storyc.language.cameo_views import view_paths, voice_sample_path
 from storyc.language.model import (
     AUDIO_CUE_KEYS,
     AVOID,
     NAME_REFERENCE,
+    Cameo,
     Scene,
     Shot,
     Story,
@@ -34,6 +35,7 @@ from storyc.plan.schema import (
     PlannedDialogue,
     PlannedShot,
     PlannedTransition,
+    ReferenceAudio,
     ReferenceImage,
 )
 
@@ -202,6 +204,7 @@ def group_clips(
     # The names each draft's shots mention, in order (as `cameos_in` would find them again).
     named: list[dict[str, None]] = []
     for scene in story.scenes:
+        scene_start = len(drafts)
         current: ClipDraft | None = None
         current_ms = 0
         current_cameos: set[str] = set()  # the cameos with a file it names, as `cameos_in` counts
@@ -253,9 +256,121 @@ def group_clips(
                 current_ms = shot.duration_ms
                 current_cameos = shot_cameos
             current.transition = scene.transitions[position]
+        if packed and offering.min_shots > 1:
+            repacked = _split_for_min_shots(drafts[scene_start:], scene, story, offering)
+            if repacked is not None:
+                drafts[scene_start:] = repacked
+                named[scene_start:] = [_names_in(d.shots) for d in repacked]
+                for number, draft in enumerate(repacked, start=scene_start + 1):
+                    draft.index = number
     for draft, names in zip(drafts, named, strict=True):
         draft.cameo_names = [name for name in names if name in with_file]  # as `cameos_in`
     return drafts
+
+
+def _names_in(shots: Sequence[Shot]) -> dict[str, None]:
+    found: dict[str, None] = {}
+    for shot in shots:
+        _mentions(shot, found)
+    return found
+
+
+def _split_for_min_shots(
+    drafts: Sequence[ClipDraft], scene: Scene, story: Story, offering: Offering
+) -> list[ClipDraft] | None:
+    """A scene's packed drafts cut again where the greedy packing left a clip a shots-only
+    target (`Offering.min_shots` > 1) cannot take, where another cut of the same shots fits
+    every limit: six 2 s shots pack greedily as 5 + 1, and the recipe takes no clip of one
+    shot; 3 + 3 fits. Each run of drafts the greedy packing split only for room (not at a
+    `from` image, a seed or a transition) is searched for a cut into clips `shot_seconds`
+    accepts, the largest first clip first (as the greedy packs). None when nothing
+    changes: every clip fits already, or no cut fits (P220 then says what would).
+    Rows without `min_shots` never come here: their packing is the greedy one."""
+    if all(shot_seconds([s.duration_ms for s in d.shots], offering) is not None for d in drafts):
+        return None  # the common case, and every scene of a story without the rule
+    runs: list[list[ClipDraft]] = []
+    for draft in drafts:
+        if runs and not _closes_clip(runs[-1][-1], draft, offering):
+            runs[-1].append(draft)
+        else:
+            runs.append([draft])
+    position = {shot.index: number for number, shot in enumerate(scene.shots)}
+    found: list[ClipDraft] = []
+    changed = False
+    for run in runs:
+        if all(shot_seconds([s.duration_ms for s in d.shots], offering) for d in run):
+            found += run  # the greedy cut fits here: kept as it is
+            continue
+        shots = [shot for draft in run for shot in draft.shots]
+        cut = _fitting_cut(shots, story, offering)
+        if cut is None or [len(group) for group in cut] == [len(d.shots) for d in run]:
+            found += run
+            continue
+        changed = True
+        for number, group in enumerate(cut):
+            found.append(
+                ClipDraft(
+                    index=0,  # numbered by the caller
+                    scene_index=run[0].scene_index,
+                    scene_title=run[0].scene_title,
+                    shots=group,
+                    seed=run[0].seed,
+                    input_reference=run[0].input_reference if number == 0 else None,
+                    transition=scene.transitions[position[group[-1].index]],
+                )
+            )
+    return found if changed else None
+
+
+def _closes_clip(before: ClipDraft, after: ClipDraft, offering: Offering) -> bool:
+    """Whether `after` starts a clip of its own whatever room `before` has: its own first
+    frame, a join other than a cut, or another seed where seeds are sent (`group_clips`)."""
+    return (
+        after.input_reference is not None
+        or not _is_cut(before.transition)
+        or (offering.takes_seed and before.seed != after.seed)
+    )
+
+
+def _fitting_cut(
+    shots: Sequence[Shot], story: Story, offering: Offering
+) -> list[list[Shot]] | None:
+    """Consecutive groups of `shots` that are each a clip the target takes as shots (count,
+    lengths, cameos), the earlier groups as large as they can be; None when there is none.
+    A search over cut points: the groups hold at most `Offering.max_shots` shots."""
+    with_file = cameos_with_file(story)
+    max_cameos = offering.max_cameos if offering.cameo_mode != "none" else None
+    durations = [shot.duration_ms for shot in shots]
+
+    def fits(start: int, end: int) -> bool:
+        if shot_seconds(durations[start:end], offering) is None:
+            return False
+        if max_cameos is None:
+            return True
+        names = [n for n in _names_in(shots[start:end]) if n in with_file]
+        return reference_count(story, names, offering) <= max_cameos
+
+    count = len(shots)
+    # done[i]: the shots from i on can be cut into fitting groups (done[count]: none left).
+    done = [False] * count + [True]
+    for start in range(count - 1, -1, -1):
+        done[start] = any(
+            done[end] and fits(start, end)
+            for end in range(start + 1, min(count, start + offering.max_shots) + 1)
+        )
+    if not done[0]:
+        return None
+    groups: list[list[Shot]] = []
+    start = 0
+    while start < count:
+        end = next(
+            end
+            for end in range(min(count, start + offering.max_shots), start, -1)
+            if done[end] and fits(start, end)
+        )
+        groups.append(list(shots[start:end]))
+        start = end
+    return groups
 
 
 def clip_avoid(story: Story, shots: Sequence[Shot]) -> str | None:
@@ -358,6 +473,23 @@ _clip = maker(
 )
 
 
+def _voice_sample(
+    cameo: Cameo,
+    offering: Offering,
+    resolve: Callable[[str], Path],
+    file_hashes: Mapping[Path, str | None],
+) -> ReferenceAudio | None:
+    """The cameo's `voice-sample:` as sent, or None where the model takes no audio reference
+    (P216 says it is not sent) or the cameo gives none."""
+    written = voice_sample_path(cameo)
+    if written is None or not offering.audio_field or offering.max_audio_references < 1:
+        return None
+    if offering.cameo_mode == "none":  # its cameo is described in words only (P214)
+        return None
+    path = resolve(written)
+    return ReferenceAudio(path=str(path), sha256=file_hashes.get(path))
+
+
 def finish_plan(
     story: Story,
     offering: Offering,
@@ -407,7 +539,11 @@ def finish_plan(
                     for view in map(resolve, view_paths(cameo))
                 )
                 cameo_refs_by_name[name] = CameoReference(
-                    name=name, path=str(path), sha256=file_hashes.get(path), views=views
+                    name=name,
+                    path=str(path),
+                    sha256=file_hashes.get(path),
+                    views=views,
+                    voice_sample=_voice_sample(cameo, offering, resolve, file_hashes),
                 )
             cameo_refs.append(cameo_refs_by_name[name])
         transition = draft.transition
@@ -464,6 +600,10 @@ def finish_plan(
             id_fields["keyframes"] = keyframes
         if any(c.views for c in cameo_refs):  # only then: other clips keep their ids
             id_fields["cameo_views"] = [[v.sha256 for v in c.views] for c in cameo_refs]
+        if any(c.voice_sample for c in cameo_refs):  # likewise
+            id_fields["cameo_voices"] = [
+                c.voice_sample.sha256 if c.voice_sample else None for c in cameo_refs
+            ]
         if per_shot is not None:  # only then: the ids of other clips stay as they were
             id_fields["shots"] = [[p, n] for p, n in zip(shot_prompts, per_shot, strict=True)]
         avoid = clip_avoid(story, draft.shots)

@@ -87,6 +87,12 @@ class ReferenceImage(Frozen):
     sha256: str | None
 
 
+class ReferenceAudio(Frozen):
+    path: str
+    """Absolute path of the recording."""
+    sha256: str | None
+
+
 class CameoReference(Frozen):
     name: str
     path: str
@@ -96,11 +102,20 @@ class CameoReference(Frozen):
     views: tuple[ReferenceImage, ...] = Field(default=(), exclude_if=lambda v: not v)
     """Its further images (`side:`, `back:`, `outfit:`; `storyc.language.cameo_views`),
     sent beside its own file where the model takes several images of one subject."""
+    voice_sample: ReferenceAudio | None = Field(default=None, exclude_if=lambda v: v is None)
+    """Its `voice-sample:` recording, where the model takes audio references
+    (`Offering.audio_field`); absent otherwise (the sample is then not sent)."""
 
     @property
     def images(self) -> tuple[str, ...]:
         """Every image of the cameo to send: its own file (the front), then its views."""
         return (self.path, *(view.path for view in self.views))
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file of the cameo to send: its images, then its voice sample."""
+        voice = (self.voice_sample.path,) if self.voice_sample is not None else ()
+        return (*self.images, *voice)
 
 
 class Clip(Frozen):

@@ -864,7 +864,7 @@ def uploads_of(clips: Sequence[Clip]) -> list[Upload]:
     users: dict[Path, list[int]] = {}
     for clip in clips:
         files = [clip.input_reference] if clip.input_reference else []
-        files += [image for cameo in clip.cameos for image in cameo.images]  # views too
+        files += [file for cameo in clip.cameos for file in cameo.files]  # views, voices too
         for file in files:
             users.setdefault(Path(file), []).append(clip.index)
     found = []

@@ -96,6 +96,10 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
     cameo_urls = [files.add(cameo.path, "upload") for cameo in cameos]
     # Reference apps take every image of every cameo (its front, then its views).
     all_urls = [files.add(image, "upload") for cameo in cameos for image in cameo.images]
+    # Then the voice samples (the planner keeps one only where the model takes audio). How a
+    # prompt names an audio reference is not documented, so they go unnamed.
+    voices = [cameo.voice_sample.path for cameo in cameos if cameo.voice_sample is not None]
+    audio_urls = [files.add(voice, "upload") for voice in voices]
     body: dict[str, Any] = {}
     if offering.multi_shot and all(shot.prompt is not None for shot in clip.shots[:2]):
         # A packed clip goes shot by shot (Kling's `multi_prompt`, fal's
@@ -123,6 +127,8 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
             raise FalRequestError("fal", f"{offering.model} takes no cameo images", clip.stem)
         app = offering.api_model_reference
         body[offering.cameo_field] = all_urls
+        if audio_urls and offering.audio_field:
+            body[offering.audio_field] = audio_urls[: offering.max_audio_references]
     if first_frame:
         if not offering.api_model_image or not offering.first_frame:
             raise FalRequestError("fal", f"{offering.model} cannot start from an image", clip.stem)

@@ -93,6 +93,9 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
     cameos = clip.cameos if offering.cameo_mode != "none" else ()
     # Each cameo's own file, then its further views (`side:`, `back:`, `outfit:`).
     references = [{"uri": files.add(image, "upload")} for cameo in cameos for image in cameo.images]
+    # Then the voice samples (the planner keeps one only where the model takes audio).
+    voices = [cameo.voice_sample.path for cameo in cameos if cameo.voice_sample is not None]
+    reference_audio = [{"type": "audio", "uri": files.add(voice, "upload")} for voice in voices]
     body: dict[str, Any] = {"model": clip.api_model}
     shots = _shots(clip, offering)
     if shots is not None:
@@ -124,6 +127,8 @@ def build_request(clip: Clip, offering: Offering) -> ProviderRequest:
         if offering.cameo_mode != "image_urls":
             raise RunwayRequestError("runway", f"{offering.model} takes no cameo images", clip.stem)
         body["references"] = references
+        if reference_audio and offering.audio_field:
+            body[offering.audio_field] = reference_audio[: offering.max_audio_references]
     if offering.audio == "optional":
         body["audio"] = clip.audio
     if clip.seed is not None and offering.takes_seed:

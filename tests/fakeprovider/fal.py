@@ -14,7 +14,7 @@ stores. Held to the vendors' shapes (providers-2026-11.md "fal"): Veo reference-
 renders "8s" only; Kling takes `prompt` or `multi_prompt` (1 to 6 shots of "3".."15" s adding
 up to `duration`, at most 15 s), never both, and elements with a frontal image and 1 to 3
 reference images; no Wan app takes `generate_audio`; Seedance reference-to-video takes up to
-9 `image_urls`, Wan 2.7 up to 4 `reference_image_urls`.
+9 `image_urls` and 3 `audio_urls`, Wan 2.7 up to 4 `reference_image_urls`.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ APPS: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {
     ),
     "bytedance/seedance-2.0/fast/reference-to-video": (
         _SEEDANCE,
-        {"image_urls": ("urls", 9)},
+        {"image_urls": ("urls", 9), "audio_urls": ("urls", 3)},
         ("prompt",),
     ),
     "wan/v2.6/text-to-video": (_WAN, {}, ("prompt",)),

@@ -62,3 +62,22 @@ def make_png(path: Path, width: int, height: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (width, height), (40, 90, 160)).save(path)
     return path
+
+
+def make_wav(path: Path, seconds: float = 2.0, rate: int = 16000) -> Path:
+    """A voice sample: a mono 16-bit WAV of a quiet tone (the standard library's `wave`)."""
+    import math
+    import struct
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = b"".join(
+        struct.pack("<h", int(3000 * math.sin(2 * math.pi * 220 * n / rate)))
+        for n in range(int(seconds * rate))
+    )
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+    return path

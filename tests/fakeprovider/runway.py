@@ -59,8 +59,9 @@ def _model(
     if seed:
         common["seed"] = int
     t2v = {**common, "ratio": ratios}
-    if references:
+    if references:  # Seedance 2: images, and (the SDK's `reference_audio`) voice samples
         t2v["references"] = "references"
+        t2v["referenceAudio"] = "reference_audio"
     i2v = {**common, "ratio": i2v_ratios or ratios, "promptImage": "image"}
     return {"text_to_video": t2v, "image_to_video": i2v}
 
@@ -280,6 +281,16 @@ def _check(fake: FakeProvider, rule: Any, value: Any) -> str | None:
         for item in value:
             if not isinstance(item, dict) or set(item) != {"uri"} or not _stored(fake, item["uri"]):
                 return "must be objects {uri} of uploaded images"
+        return None
+    if rule == "reference_audio":
+        # runwayml 5.24.0 `Seedance2ReferenceAudio`: {type: "audio", uri}; no count given.
+        if not isinstance(value, list) or not value:
+            return "must list audio references"
+        for item in value:
+            if not isinstance(item, dict) or set(item) != {"type", "uri"}:
+                return "must be objects {type, uri}"
+            if item["type"] != "audio" or not _stored(fake, item["uri"]):
+                return "must be objects {type: audio, uri} of uploaded audio"
         return None
     if rule == "multi_prompt":
         return _multi_prompt_problem(value)
