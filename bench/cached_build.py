@@ -93,6 +93,12 @@ def main() -> None:
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
     clips = sorted((out / "clips").glob("*.mp4"))
     assert len(clips) == options.clips, clips
+    # The first build's files are too new to trust their mtimes (`quick_stamp.RACY_S`), so
+    # it leaves no inputs stamp; a writer's next build comes seconds later and records one.
+    from storyc.cli.quick_stamp import RACY_S
+
+    time.sleep(RACY_S + 0.2)
+    run(build)
     listing = folder / "list.txt"
     listing.write_text("".join(f"file '{p}'\n" for p in clips), encoding="utf-8")
     from storyc.probe import ffmpeg_exe

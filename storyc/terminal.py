@@ -11,9 +11,10 @@ into a markup string, and `visible` (no rich involved) for text built before it 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from rich.markup import escape
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """C0 controls but tab and newline, DEL, and the C1 controls (`\\x9b` is CSI on some
@@ -48,14 +49,20 @@ def diff_text(text: str, on_terminal: bool) -> str:
 
 def plain(text: object, style: str = "") -> Text:
     """`text` as a rich `Text`: printed literally (no markup, no emoji), controls spelled."""
+    from rich.text import Text  # here, not at the top: the language server never prints
+
     return Text(visible(str(text)), style=style)
 
 
 def markup_safe(text: object) -> str:
     """`text` ready to be put inside a rich markup string: brackets escaped, controls spelled."""
+    from rich.markup import escape
+
     return escape(visible(str(text)))
 
 
 def labelled(label: str, style: str, message: object) -> Text:
     """`label message` (e.g. `error: ...`) with only the label styled, the message as text."""
+    from rich.text import Text
+
     return Text.assemble((label, style), " ", plain(message))

@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from rich.cells import cell_len
 
 from storyc.language.model import Span
 from storyc.terminal import json_visible, visible
@@ -144,6 +143,8 @@ def _snippet(line: str, start: int, end: int) -> tuple[str, str]:
     lead = before + visible(line[first : start - 1])
     marked = visible(line[start - 1 : min(end - 1, last)])
     shown = before + visible(line[first:last]) + after
+    from rich.cells import cell_len  # not at the top: the language server never prints
+
     return shown, " " * cell_len(lead) + "^" * max(1, cell_len(marked))
 
 

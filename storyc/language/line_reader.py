@@ -78,6 +78,7 @@ def _group(name: str, pattern: str) -> str:
 _END = r"[ \t]*+(?:#(?=[ \t\r\n])[^\n]*+)?+\n"
 
 _BLANK = re.compile(_END)
+_NEWLINES = re.compile(r"\n+")
 _SPACES = re.compile(r" *")
 _WORD = re.compile(NAME)
 _PAIR_LINE = re.compile(
@@ -200,6 +201,14 @@ class _Reader:
         pos = 0
         line = 0
         while pos < end:
+            if text[pos] == "\n":
+                # A run of empty lines in one step: `parse_block` pads a block with one
+                # newline per line above it, so the editor's blocks would otherwise cost
+                # time in proportion to their line number (quadratic over a file).
+                run = _NEWLINES.match(text, pos).end()  # type: ignore[union-attr]
+                line += run - pos
+                pos = run
+                continue
             line += 1
             # Cue lines are most lines: one regex reads the whole line, indentation and all.
             pair = pair_line(text, pos)
