@@ -705,14 +705,14 @@ def render_to_dir(
     write_atomic(out_dir / "plan.json", plan.to_json())
 
     with Journal.in_folder(cache.root) as journal:
-        run = _run_plan(plan, name, cache, journal, force, wants_again)
+        run = make_run_plan(plan, name, cache, journal, force, wants_again)
         if max_cost is not None and run.cost > max_cost + 1e-9:
             raise StorycError(
                 f"this render would cost about ${run.cost:.2f}, over --max-cost "
                 f"${max_cost:.2f}; nothing was submitted",
                 hint="raise --max-cost, shorten the story, or render with `--provider preview`",
             )
-        _refuse_unsafe_uploads(run.uploads, references, name)
+        refuse_unsafe_uploads(run.uploads, references, name)
         report = _from_cache(plan, run, cache, progress) if renderer is None else None
         if report is None:
             active = renderer or create_renderer(name, cache_dir=cache.root, references=references)
@@ -730,8 +730,8 @@ def render_to_dir(
             report = asyncio.run(
                 _run(plan, active, cache, journal, jobs, force, progress, wants_again)
             )
-    report.rendered = [_place(r, out_dir / "clips") for r in report.rendered]
-    _prune_stale(out_dir / "clips", plan)
+    report.rendered = [place_clip(r, out_dir / "clips") for r in report.rendered]
+    prune_stale_clips(out_dir / "clips", plan)
     return report
 
 
@@ -757,7 +757,7 @@ def _from_cache(
     return report
 
 
-def _run_plan(
+def make_run_plan(
     plan: ClipPlan,
     provider: str,
     cache: ClipCache,
@@ -877,7 +877,7 @@ def uploads_of(clips: Sequence[Clip]) -> list[Upload]:
     return found
 
 
-def _refuse_unsafe_uploads(
+def refuse_unsafe_uploads(
     uploads: Sequence[Upload], references: ReferencePolicy, provider: str
 ) -> None:
     """Stop before anything is paid if a file to send is no longer where it may be."""
@@ -899,7 +899,7 @@ def _refuse_unsafe_uploads(
 _CLIP_FILE = re.compile(r"^\d{2,}-[A-Za-z0-9_-]+\.mp4$")
 
 
-def _place(rendered: RenderedClip, clips_dir: Path) -> RenderedClip:
+def place_clip(rendered: RenderedClip, clips_dir: Path) -> RenderedClip:
     """Link (or copy) a cached clip to `clips_dir/NN-<id>.mp4`, atomically."""
     clips_dir.mkdir(parents=True, exist_ok=True)
     target = clips_dir / f"{rendered.clip.stem}.mp4"
@@ -932,7 +932,7 @@ def _same_file(one: Path, other: Path) -> bool:
         return False
 
 
-def _prune_stale(clips_dir: Path, plan: ClipPlan) -> None:
+def prune_stale_clips(clips_dir: Path, plan: ClipPlan) -> None:
     """Remove clip files of earlier plans so `clips/` mirrors this plan (the cache keeps them)."""
     if not clips_dir.is_dir():
         return
@@ -950,6 +950,10 @@ __all__: Sequence[str] = (
     "RenderReport",
     "RenderedClip",
     "Submitted",
+    "make_run_plan",
+    "place_clip",
+    "prune_stale_clips",
+    "refuse_unsafe_uploads",
     "render_plan",
     "render_to_dir",
 )

@@ -36,8 +36,8 @@ from storyc.providers.engine import (
     RenderedClip,
     RenderReport,
     RunPlan,
-    _place,
-    _prune_stale,
+    place_clip,
+    prune_stale_clips,
     render_to_dir,
     unknown_resubmits,
 )
@@ -230,7 +230,7 @@ def render_chain(
     report.failures = sorted(last_failure.values(), key=lambda f: f.clip.index)
     report.refused.sort(key=lambda f: (f.clip.index, names.index(f.provider)))
     write_atomic(out_dir / "plan.json", first.to_json())
-    _prune_stale(out_dir / "clips", plan_as_rendered(first, report))
+    prune_stale_clips(out_dir / "clips", plan_as_rendered(first, report))
     return report
 
 
@@ -238,7 +238,7 @@ def _collect(result: RenderReport | None, out_dir: Path) -> list[RenderedClip]:
     """The round's clips linked from its staging folder into `out_dir/clips`."""
     if result is None:
         return []
-    return [_place(r, out_dir / "clips") for r in result.rendered]
+    return [place_clip(r, out_dir / "clips") for r in result.rendered]
 
 
 def _is_run_wide(exc: StorycError) -> bool:

@@ -303,8 +303,8 @@ def keyframes_to_dir(
     `references` is where the cameo pictures the stills send may live (the compilation's
     policy; default: the story's project folder and the user's allowed paths), as for clips."""
     from storyc.providers.engine import (
-        _refuse_unsafe_uploads,
-        _run_plan,
+        make_run_plan,
+        refuse_unsafe_uploads,
         render_plan,
         resubmit_matcher,
     )
@@ -319,14 +319,14 @@ def keyframes_to_dir(
     stills.ensure()
     wants_again = resubmit_matcher(resubmit, all_uncertain=resubmit_uncertain)
     with Journal.in_folder(root) as journal:
-        run = _run_plan(plan, provider, stills, journal, force, wants_again)  # type: ignore[arg-type]
+        run = make_run_plan(plan, provider, stills, journal, force, wants_again)  # type: ignore[arg-type]
         if max_cost is not None and run.cost > max_cost + 1e-9:
             raise StorycError(
                 f"these keyframes would cost about ${run.cost:.2f}, over --max-cost "
                 f"${max_cost:.2f}; nothing was submitted",
                 hint="raise --max-cost, or make them with `--provider preview`",
             )
-        _refuse_unsafe_uploads(run.uploads, references, provider)
+        refuse_unsafe_uploads(run.uploads, references, provider)
         active = renderer or create_image_renderer(provider, references=references)
         try:
             if active.paid and (run.to_pay or run.uncertain):
