@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from fakeprovider import FakeProvider, make_png
 from fakeprovider.testing import (
     StoryShot,
+    assert_key_errors,
     assert_secret_free,
     kill_once_journaled,
     make_clip,
@@ -22,7 +22,6 @@ from fakeprovider.testing import (
 from storyc.frontend import compile_file
 from storyc.plan.capabilities import load_table
 from storyc.probe import probe
-from storyc.providers.errors import KeyRefused, MissingKey
 from storyc.providers.fal import FalRenderer, build_request
 
 URL_FIELDS = {"image_url", "image_urls", "start_image_url", "elements"}
@@ -174,24 +173,13 @@ def test_a_clip_the_app_cannot_take_fails_before_anything_is_sent(
 def test_a_refused_or_missing_key_is_one_clear_error(
     fake: FakeProvider, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wrong = "fal-wrong-key-0123456789:abcdefghij"
-    monkeypatch.setenv("FAL_KEY", wrong)
-
-    async def submit_once() -> None:
-        renderer = FalRenderer()
-        try:
-            await renderer.submit(make_clip("fal", "veo-3.1-fast", 1, "wrong key"))
-        finally:
-            await renderer.aclose()
-
-    with pytest.raises(KeyRefused) as refused:
-        asyncio.run(submit_once())
-    assert str(refused.value).startswith("fal refused the API key")
-    assert_secret_free([], [str(refused.value)], [wrong])
-
-    monkeypatch.delenv("FAL_KEY")
-    with pytest.raises(MissingKey, match="set FAL_KEY"):
-        FalRenderer()
+    assert_key_errors(
+        monkeypatch,
+        FalRenderer,
+        "FAL_KEY",
+        "fal-wrong-key-0123456789:abcdefghij",
+        make_clip("fal", "veo-3.1-fast", 1, "wrong key"),
+    )
 
 
 def test_storyc_render_killed_with_sigkill_resumes_without_paying_twice(

@@ -9,6 +9,7 @@ import pytest
 from fakeprovider import FakeProvider, make_png
 from fakeprovider.testing import (
     StoryShot,
+    assert_key_errors,
     assert_secret_free,
     kill_once_journaled,
     make_clip,
@@ -20,7 +21,6 @@ from fakeprovider.testing import (
 )
 
 from storyc.probe import probe
-from storyc.providers.errors import KeyRefused, MissingKey
 from storyc.providers.openai import OpenAIRenderer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -209,24 +209,13 @@ def test_a_first_frame_of_the_wrong_size_is_reported_in_openais_words(
 def test_a_refused_or_missing_key_is_one_clear_error(
     fake: FakeProvider, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wrong = "sk-wrong-key-abcdefghijklmnop0123"
-    monkeypatch.setenv("OPENAI_API_KEY", wrong)
-
-    async def submit_once() -> None:
-        renderer = OpenAIRenderer()
-        try:
-            await renderer.submit(clips(1, "wrong key")[0])
-        finally:
-            await renderer.aclose()
-
-    with pytest.raises(KeyRefused) as refused:
-        asyncio.run(submit_once())
-    assert "refused the API key" in str(refused.value)
-    assert_secret_free([], [str(refused.value)], [wrong])
-
-    monkeypatch.delenv("OPENAI_API_KEY")
-    with pytest.raises(MissingKey, match="set OPENAI_API_KEY"):
-        OpenAIRenderer()
+    assert_key_errors(
+        monkeypatch,
+        OpenAIRenderer,
+        "OPENAI_API_KEY",
+        "sk-wrong-key-abcdefghijklmnop0123",
+        clips(1, "wrong key")[0],
+    )
 
 
 # --- the command line, end to end ------------------------------------------------------------

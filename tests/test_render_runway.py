@@ -3,7 +3,6 @@ rendering against a fake Runway API, upload host and CDN on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
 import collections.abc
 import inspect
 import re
@@ -17,6 +16,7 @@ import typing_extensions
 from fakeprovider import FakeProvider, make_png
 from fakeprovider.testing import (
     StoryShot,
+    assert_key_errors,
     assert_secret_free,
     make_clip,
     make_plan,
@@ -33,7 +33,6 @@ from runwayml.types import text_to_video_create_params as text_params
 
 from storyc.plan.capabilities import Offering, load_table
 from storyc.probe import probe
-from storyc.providers.errors import KeyRefused, MissingKey
 from storyc.providers.runway import (
     IMAGE_TO_VIDEO,
     RECIPES,
@@ -358,24 +357,13 @@ def test_a_clip_the_model_cannot_take_fails_before_anything_is_sent(
 def test_a_refused_or_missing_key_is_one_clear_error(
     fake: FakeProvider, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wrong = "key_wrong-runway-0123456789abcdef"
-    monkeypatch.setenv("RUNWAYML_API_SECRET", wrong)
-
-    async def submit_once() -> None:
-        renderer = RunwayRenderer()
-        try:
-            await renderer.submit(make_clip("runway", "veo-3.1-fast", 1, "wrong key"))
-        finally:
-            await renderer.aclose()
-
-    with pytest.raises(KeyRefused) as refused:
-        asyncio.run(submit_once())
-    assert str(refused.value).startswith("runway refused the API key")
-    assert_secret_free([], [str(refused.value)], [wrong])
-
-    monkeypatch.delenv("RUNWAYML_API_SECRET")
-    with pytest.raises(MissingKey, match="set RUNWAYML_API_SECRET"):
-        RunwayRenderer()
+    assert_key_errors(
+        monkeypatch,
+        RunwayRenderer,
+        "RUNWAYML_API_SECRET",
+        "key_wrong-runway-0123456789abcdef",
+        make_clip("runway", "veo-3.1-fast", 1, "wrong key"),
+    )
 
 
 def test_storyc_render_sends_what_it_shows_and_keeps_the_key_out_of_every_file(

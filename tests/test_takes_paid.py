@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import threading
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
 from cli_support import storyc_main
-from fakeprovider import FakeProvider
+from fakeprovider import FakeProvider, make_mp4
 from fakeprovider.testing import provider_env
 
 FAKE_MEDIA: list[tuple[int, int, int]] = []
-_LOCK = threading.Lock()  # the fake serves jobs from several threads
 
 STORY = (
     "title: Kite\nprovider: fal\nmodel: veo-3.1-fast\nseed: 5\ntakes: 2\nclips: per-shot\n"
@@ -27,46 +23,9 @@ STORY = (
 
 
 def _seeded_mp4(folder: Path, seed: int, width: int, height: int, seconds: int) -> bytes:
-    """A real MP4 whose picture depends on the seed, so two takes really differ."""
-    path = folder / f"seed-{seed}-{width}x{height}-{seconds}.mp4"
-    with _LOCK:
-        if not path.is_file():
-            _encode(path, seed, width, height, seconds)
-    return path.read_bytes()
-
-
-def _encode(path: Path, seed: int, width: int, height: int, seconds: int) -> None:
-    """Encode a clip of one colour chosen by the seed (under `_LOCK`)."""
+    """A real MP4 whose picture (one colour) depends on the seed, so two takes really differ."""
     colour = ("red", "blue", "green", "yellow")[seed % 4]
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"color=c={colour}:size={width}x{height}:rate=24:duration={seconds}",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:sample_rate=48000:duration={seconds}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    return make_mp4(folder, width, height, seconds, colour=colour).read_bytes()
 
 
 @pytest.fixture

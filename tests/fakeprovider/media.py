@@ -11,10 +11,19 @@ import imageio_ffmpeg
 _lock = threading.Lock()
 
 
-def make_mp4(folder: Path, width: int = 1280, height: int = 720, seconds: int = 4) -> Path:
-    """A real H.264 + AAC file (test pattern and a tone), cached by size and length."""
+def make_mp4(
+    folder: Path,
+    width: int = 1280,
+    height: int = 720,
+    seconds: int = 4,
+    *,
+    colour: str | None = None,
+) -> Path:
+    """A real H.264 + AAC file (a test pattern, or one `colour`, and a tone), cached by size,
+    length and colour."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"fake-{width}x{height}-{seconds}s.mp4"
+    picture = f"color=c={colour}:" if colour else "testsrc="
+    path = folder / f"fake-{colour or 'pattern'}-{width}x{height}-{seconds}s.mp4"
     with _lock:
         if path.is_file() and path.stat().st_size > 0:
             return path
@@ -28,7 +37,7 @@ def make_mp4(folder: Path, width: int = 1280, height: int = 720, seconds: int = 
             "-f",
             "lavfi",
             "-i",
-            f"testsrc=size={width}x{height}:rate=24:duration={seconds}",
+            f"{picture}size={width}x{height}:rate=24:duration={seconds}",
             "-f",
             "lavfi",
             "-i",

@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -307,6 +307,36 @@ def assert_secret_free(
                 data = path.read_bytes()
                 found = [p for p in pieces if p.encode() in data]
                 assert not found, f"a secret leaked into {path}"
+
+
+def assert_key_errors(
+    monkeypatch: pytest.MonkeyPatch,
+    renderer_class: Callable[[], Renderer],
+    env_var: str,
+    wrong: str,
+    clip: Clip,
+) -> None:
+    """A key the provider refuses is one `KeyRefused` naming the provider, with no piece of
+    the key in it; an unset key is a `MissingKey` naming the variable to set."""
+    from storyc.providers.errors import KeyRefused, MissingKey
+
+    monkeypatch.setenv(env_var, wrong)
+
+    async def submit_once() -> None:
+        renderer = renderer_class()
+        try:
+            await renderer.submit(clip)
+        finally:
+            await renderer.aclose()  # type: ignore[attr-defined]
+
+    with pytest.raises(KeyRefused) as refused:
+        asyncio.run(submit_once())
+    assert str(refused.value).startswith(f"{refused.value.provider} refused the API key")
+    assert_secret_free([], [str(refused.value)], [wrong])
+
+    monkeypatch.delenv(env_var)
+    with pytest.raises(MissingKey, match=f"set {env_var}"):
+        renderer_class()
 
 
 def _sha256(path: Path | None) -> str | None:
