@@ -63,7 +63,7 @@ from storyc.language.parse import (  # noqa: E402
     story_parser,
 )
 from storyc.plan.capabilities import load_table  # noqa: E402
-from storyc.plan.planner import finish_plan, group_clips  # noqa: E402
+from storyc.plan.planner import finish_plan, group_clips, shot_mentions  # noqa: E402
 from storyc.plan.prompt import render_prompt  # noqa: E402
 
 REFS = ROOT / "examples" / "refs"
@@ -239,11 +239,12 @@ def run_stages(source: str, file: str) -> dict[str, float]:
         offering, problems = resolve_offering(story, load_table(), story.header.provider, file)
         assert offering is not None, problems
         facts = {path: read_file_facts(path) for path in set(_referenced_files(story))}
-        diagnostics += check_story_against(story, offering, facts, file)
+        mentions = shot_mentions(story)  # as `analyze_source`: found once, used twice
+        diagnostics += check_story_against(story, offering, facts, file, mentions)
         times["build+check"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        drafts = group_clips(story, offering)
+        drafts = group_clips(story, offering, None, mentions)
         prompts = [render_prompt(d, story, offering) for d in drafts]
         diagnostics += check_prompts(story, offering, drafts, prompts, file)
         hashes = {path: fact.sha256 for path, fact in facts.items()}

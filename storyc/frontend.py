@@ -49,6 +49,7 @@ from storyc.plan.planner import (
     group_clips,
     reference_path,
     resolve_path,
+    shot_mentions,
 )
 from storyc.plan.prompt import PromptCache, TemplateProblem, render_prompts
 from storyc.plan.schema import ClipPlan
@@ -377,10 +378,12 @@ def analyze_source(
         return result
     fitted = [(p.absolute(), p.resolve()) for p in (first_frames or {}).values()]
     facts = reference_facts([*_references(story), *fitted], policy, read_facts)
-    diagnostics += check_story_against(story, offering, facts, file)
+    # Which names each shot mentions: asked by the provider rules and the grouping alike.
+    mentions = shot_mentions(story)
+    diagnostics += check_story_against(story, offering, facts, file, mentions)
 
     frames = {index: str(path.absolute()) for index, path in (first_frames or {}).items()}
-    drafts = group_clips(story, offering, frames)
+    drafts = group_clips(story, offering, frames, mentions)
     try:
         prompts = render_prompts(drafts, story, offering, template_dir, prompt_cache)
     except TemplateProblem as exc:

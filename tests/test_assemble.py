@@ -20,7 +20,7 @@ from assemble_support import ClipSpec, make_clip, make_plan
 
 from storyc.assemble import assemble_film, write_otio, write_srt
 from storyc.assemble.mp4 import read_mp4
-from storyc.assemble.soundtrack import AudioFormat, edge_peaks, mix_soundtrack
+from storyc.assemble.soundtrack import AudioFormat, mix_soundtrack
 from storyc.assemble.stamp import is_up_to_date, write_stamp
 from storyc.assemble.subtitles import subtitle_cues
 from storyc.assemble.timeline import build_timeline
@@ -136,25 +136,39 @@ def test_hard_cut_film_is_bit_exact_in_its_video_packets(clips, tmp_path) -> Non
     assert packet_hashes(tmp_path / "film.mp4") == expected
 
 
-def test_quiet_cuts_copy_the_sound_packets_too(clips, tmp_path) -> None:
-    sources = [clips["qa"], clips["qb"], clips["qa"]]
-    report = assemble_film(make_plan([ClipSpec(1000)] * 3), sources, tmp_path / "film.mp4")
-    assert (report.path, report.audio) == ("lossless", "copied")
-    assert_film(tmp_path / "film.mp4", ms=3000)
-    expected = [h for source in sources for h in packet_hashes(source, "a")]
-    assert packet_hashes(tmp_path / "film.mp4", "a") == expected
+def test_cut_films_keep_the_clips_sound_packets_but_at_the_cuts(clips, tmp_path) -> None:
+    for names in (("qa", "qb", "qa"), ("a", "b", "c")):  # quiet edges, then loud ones
+        sources = [clips[name] for name in names]
+        film = tmp_path / f"{names[0]}.mp4"
+        report = assemble_film(make_plan([ClipSpec(1000)] * 3), sources, film)
+        assert (report.path, report.audio) == ("lossless", "spliced")
+        assert "sound copied but for a few packets at each cut" in report.describe()
+        assert_film(film, ms=3000)
+        kept = packet_hashes(film, "a")
+        own = {h for source in sources for h in packet_hashes(source, "a")}
+        assert len(kept) == -(-144_000 // 1024) + 1  # the film's packets, its priming one too
+        copied = sum(h in own for h in kept)
+        assert copied >= len(kept) - 2 * 16, (copied, len(kept))  # a few a cut, no more
 
 
 def test_loud_cuts_get_a_short_ramp_instead_of_a_click(clips, tmp_path) -> None:
     sources = [clips["a"], clips["b"], clips["c"]]
     report = assemble_film(make_plan([ClipSpec(1000)] * 3), sources, tmp_path / "film.mp4")
-    assert (report.path, report.audio) == ("lossless", "mixed")
+    assert (report.path, report.audio) == ("lossless", "spliced")
     audio = sound(tmp_path / "film.mp4")
-    assert abs(len(audio) - 144_000) < 1024
-    assert np.abs(sound(clips["a"])[47_900:48_000]).max() > 0.1  # the source is loud there
+    assert len(audio) == 144_000
+    source = sound(clips["a"])
+    assert np.abs(source[47_900:48_000]).max() > 0.1  # the source is loud there
+    steady_step = max(float(np.abs(np.diff(sound(s)[10_000:40_000])).max()) for s in sources)
     for cut in (48_000, 96_000):
-        assert np.abs(audio[cut - 24 : cut + 24]).max() < 0.02  # ramped to silence
-        assert np.abs(audio[cut - 2400 : cut - 1200]).max() > 0.1  # the sound itself stays
+        near = audio[cut - 1500 : cut + 1500]
+        # the sound meets near the picture's cut (each clip's within 512 samples of it)...
+        quietest = min(np.abs(near[i : i + 24]).max() for i in range(0, len(near) - 24, 8))
+        assert quietest < 0.02, "no ramp to silence at the cut"
+        # ...with no click (an unramped cut between these tones steps up to 0.25): no step
+        # beyond the tones' own and the coding noise of the few packets encoded there
+        assert float(np.abs(np.diff(near)).max()) < 2 * steady_step
+        assert np.abs(audio[cut - 3000 : cut - 1600]).max() > 0.1  # the sound itself stays
 
 
 def test_clips_without_sound_still_give_the_film_a_sound_track(clips, tmp_path) -> None:
@@ -166,16 +180,6 @@ def test_clips_without_sound_still_give_the_film_a_sound_track(clips, tmp_path) 
     audio = sound(tmp_path / "film.mp4")
     assert np.abs(audio[50_000:94_000]).max() < 0.01  # the silent clip stays silent
     assert np.abs(audio[10_000:40_000]).max() > 0.1
-
-
-def test_the_cut_check_decodes_only_the_edges_and_agrees_with_a_full_decode(clips) -> None:
-    for name in ("a", "qa"):
-        track = read_mp4(clips[name]).audio
-        assert track is not None
-        [(head, tail)] = edge_peaks([(clips[name], track)]) or [(None, None)]
-        full = sound(clips[name])
-        assert head == pytest.approx(float(np.abs(full[:96]).max()), abs=1e-3)
-        assert tail == pytest.approx(float(np.abs(full[-96:]).max()), abs=1e-3)
 
 
 # --- partial copy --------------------------------------------------------------------

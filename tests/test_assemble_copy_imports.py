@@ -1,5 +1,5 @@
 """Joining clips by stream copy imports neither numpy nor moviepy: they are loaded where
-sound is mixed or frames are drawn, and a cached film re-assembled by copy does neither.
+the whole sound track is mixed or frames are drawn, and a film of cuts does neither.
 
 Each assembly runs in a fresh interpreter (a module imported by an earlier test would hide
 the import), on real clips, and the film is read back.
@@ -29,10 +29,18 @@ print(json.dumps({"audio": report.audio, "path": report.path, "loaded": loaded})
 """
 
 
-def _assemble(tmp_path: Path, *, quiet: bool) -> dict[str, object]:
+def _assemble(
+    tmp_path: Path, *, quiet: bool, rates: tuple[int, ...] = (48000, 48000, 48000)
+) -> dict[str, object]:
     clips = [
-        make_clip(tmp_path / f"{n}.mp4", ms=1000, tone_hz=300 + 40 * n, quiet_edges=quiet)
-        for n in range(3)
+        make_clip(
+            tmp_path / f"{n}.mp4",
+            ms=1000,
+            tone_hz=300 + 40 * n,
+            quiet_edges=quiet,
+            rate=rate,
+        )
+        for n, rate in enumerate(rates)
     ]
     plan = make_plan([ClipSpec(1000) for _ in clips])
     plan_json = tmp_path / "plan.json"
@@ -52,14 +60,20 @@ def _assemble(tmp_path: Path, *, quiet: bool) -> dict[str, object]:
     return result
 
 
-def test_quiet_cuts_are_copied_without_numpy_or_moviepy(tmp_path: Path) -> None:
-    result = _assemble(tmp_path, quiet=True)
-    assert (result["path"], result["audio"]) == ("lossless", "copied")
-    assert result["loaded"] == []
+def test_cut_films_are_spliced_without_numpy_or_moviepy(tmp_path: Path) -> None:
+    # Quiet or loud, the sound at the cuts is mixed and encoded with the standard library
+    # alone (`splice`): only the whole-track mix, for clips that cannot be spliced, needs numpy.
+    for quiet in (True, False):
+        folder = tmp_path / ("quiet" if quiet else "loud")
+        folder.mkdir()
+        result = _assemble(folder, quiet=quiet)
+        assert (result["path"], result["audio"]) == ("lossless", "spliced")
+        assert result["loaded"] == []
 
 
-def test_loud_cuts_mix_the_sound_with_numpy(tmp_path: Path) -> None:
-    # The other side of the same switch: mixing does need numpy, and still no moviepy.
-    result = _assemble(tmp_path, quiet=False)
+def test_clips_that_cannot_be_spliced_are_mixed_with_numpy(tmp_path: Path) -> None:
+    # The other side of the switch: clips whose sound differs in rate are not spliced; the
+    # whole track is mixed (resampled), which needs numpy, and still not moviepy.
+    result = _assemble(tmp_path, quiet=False, rates=(48000, 44100, 48000))
     assert (result["path"], result["audio"]) == ("lossless", "mixed")
     assert result["loaded"] == ["numpy"]

@@ -55,6 +55,28 @@ def test_a_writers_template_sees_dicts_and_cannot_reach_python(tmp_path: Path) -
     assert "unsafe" in result.diagnostics[0].message
 
 
+def test_a_writers_template_failing_in_python_is_a_diagnostic_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    cases = [
+        ("{{ shots | length }}\n{{ 1 // 0 }}", "ZeroDivisionError", "at its line 2"),
+        ('{{ "a" | int(1, 2, 3, 4) }}', "TypeError", "at its line 1"),
+    ]
+    for text, kind, line in cases:
+        (templates / "sora.j2").write_text(text, encoding="utf-8")
+        template_environment.cache_clear()
+        try:
+            result = _analyze(tmp_path, templates)
+        finally:
+            template_environment.cache_clear()
+        assert result.plan is None
+        assert [d.code for d in result.diagnostics] == ["T001"]
+        message = result.diagnostics[0].message
+        assert kind in message and line in message and "sora.j2" in message, message
+
+
 def test_attribute_contexts_keep_every_value() -> None:
     values = {"a": 1, "shared": {"light": None}, "shots": [{"dialogue": [{"text": "hi"}]}], "e": {}}
     converted = _as_attributes(values)

@@ -1,8 +1,10 @@
 """`assemble_film`: clips + plan -> one MP4 (H.264 + AAC, faststart), by the cheapest clean path.
 
 - lossless: every clip already has the film's exact format and length and every join is a
-  cut, so the concat demuxer stream-copies all video packets (bit-exact); the sound is copied
-  too when every cut is quiet, else mixed with 5 ms ramps at the cuts and encoded once.
+  cut, so the concat demuxer stream-copies all video packets (bit-exact); the sound's AAC
+  packets are copied too, but for a few re-encoded around each cut (`splice`: 5 ms ramps at
+  the cuts, every clip's sound within half a packet of its picture), or, where they cannot
+  be spliced cleanly, mixed sample-exactly and encoded once.
 - partial copy: the clips that need work (trimmed, in a transition, another size or fps) are
   re-encoded as pieces with parameter sets proven identical to the copied clips', and the
   film is joined by stream copy; the sound is mixed.
@@ -38,24 +40,25 @@ from storyc.assemble.preflight import (
 from storyc.assemble.progress import ProgressCallback, no_progress
 from storyc.assemble.soundtrack import (
     AudioFormat,
-    cuts_are_quiet,
     decode_clip_audio,
-    edge_peaks,
     film_audio_format,
-    joins_are_quiet,
     mix_soundtrack,
     pcm_chunks,
 )
-from storyc.assemble.timeline import Placement, Timeline, build_timeline
+from storyc.assemble.splice import PACKET, ClipSound, SplicedSound, splice_soundtrack
+from storyc.assemble.timeline import CUT_AUDIO_FADE_MS, Placement, Timeline, build_timeline
 from storyc.assemble.x264 import matching_encoder
 from storyc.errors import StorycError
 from storyc.plan.schema import ClipPlan
-from storyc.units import frames_to_seconds
+from storyc.units import frames_to_seconds, ms_to_samples
 
 if TYPE_CHECKING:
     import numpy as np  # only where sound is mixed (`soundtrack`), never on the copy path
 
 AssemblyPath = Literal["lossless", "partial copy", "moviepy"]
+SoundPath = Literal["copied", "spliced", "mixed"]
+"""copied: every packet of the clips' sound kept; spliced: kept but for a few packets
+re-encoded at each cut (`splice`); mixed: the whole track mixed and encoded once."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class AssemblyReport:
     copied: tuple[int, ...]
     """Clip numbers whose video packets were copied unchanged."""
     reencoded: tuple[int, ...]
-    audio: Literal["copied", "mixed"]
+    audio: SoundPath
     reason: str = ""
     """Why the film was not (entirely) stream-copied."""
     notes: tuple[str, ...] = field(default=())
@@ -85,7 +88,11 @@ class AssemblyReport:
         return self.timeline.duration_ms
 
     def describe(self) -> str:
-        sound = "sound copied" if self.audio == "copied" else "sound mixed and encoded once"
+        sound = {
+            "copied": "sound copied",
+            "spliced": "sound copied but for a few packets at each cut",
+            "mixed": "sound mixed and encoded once",
+        }[self.audio]
         if self.path == "lossless":
             count = len(self.copied)
             clips = "the clip" if count == 1 else f"all {count} clips"
@@ -176,50 +183,66 @@ def _lossless(
     scratch: Path,
     result: Path,
     progress: ProgressCallback,
-) -> Literal["copied", "mixed"]:
+) -> SoundPath:
     listing = _write_concat(scratch, [(facts.path, facts.frames) for facts in sources], timeline)
-    has_audio = [facts.audio is not None for facts in sources]
     video_in = ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing)]
-    clips_audio: list[np.ndarray | None] | None = None
     if audio_copyable(sources, timeline.fps):
-        # Copy everything while the sound at the cuts is checked; keep the copy only if no
-        # cut would click.
-        tracks = [
-            (facts.path, facts.mp4.audio) for facts in sources if facts.mp4 and facts.mp4.audio
-        ]
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            copying = pool.submit(
-                run_ffmpeg,
+        spliced = _splice(timeline, sources, audio_format, scratch)
+        if spliced is not None:
+            progress("joining the clips (stream copy)", 0, 1)
+            run_ffmpeg(
                 [
                     *video_in,
-                    *("-map", "0:v:0", "-map", "0:a:0", "-c", "copy", "-copyts"),
+                    *("-i", str(spliced.adts), "-map", "0:v:0", "-map", "1:a:0"),
+                    *("-c", "copy", "-copyts", "-bsf:a", _film_sound_times(spliced)),
                     *("-movflags", "+faststart", str(result)),
                 ],
                 what="joining the clips by stream copy",
             )
-            peaks = edge_peaks(tracks)
-            if peaks is None:
-                clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
-                quiet = cuts_are_quiet(timeline, clips_audio, audio_format.rate)
-            else:
-                quiet = joins_are_quiet(peaks)
-                if not quiet:  # decode now, while the (unused) copy finishes
-                    clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
-            copying.result()
-        if quiet:
             progress("joining the clips (stream copy)", 1, 1)
-            return "copied"
-    if clips_audio is None:
-        clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
-    # The whole track is encoded again, not just a stretch at each cut: AAC packets hold
-    # 1024 samples and overlap their neighbours (MDCT), so a clip's packets can be kept only
-    # if it starts on a multiple of 1024 samples of the film (at 48 kHz and 24 fps, a start
-    # on a multiple of 64 frames: every other 4 s clip), and even then the packet at each
-    # splice decodes with the wrong neighbour. Sample-exact sound rules that out
-    # (docs/performance.md, "Loud cuts"; `bench/assemble.py` measures what it costs).
+            return "spliced" if spliced.stretches else "copied"
+    # Clips whose sound cannot be spliced cleanly (no sound in some, another codec, unusual
+    # AAC): the whole track is mixed sample-exactly and encoded once.
+    has_audio = [facts.audio is not None for facts in sources]
+    clips_audio = decode_clip_audio(timeline, has_audio, audio_format)
     soundtrack = mix_soundtrack(timeline, clips_audio, audio_format)
     _mux(video_in, soundtrack, audio_format, timeline, result, progress, "joining the clips")
     return "mixed"
+
+
+def _splice(
+    timeline: Timeline, sources: list[SourceFacts], audio_format: AudioFormat, scratch: Path
+) -> SplicedSound | None:
+    """The film's sound spliced from the clips' own AAC packets (`splice`), or None."""
+    files = [(facts.path, facts.mp4.audio) for facts in sources if facts.mp4 and facts.mp4.audio]
+    if len(files) != len(sources) or audio_format.rate != files[0][1].sample_rate:
+        return None
+    rate = audio_format.rate
+    clips = [
+        ClipSound(
+            start=timeline.sample(placement.start, rate),
+            end=timeline.sample(placement.end, rate),
+            priming=track.priming,
+            length=track.duration_samples,
+            packets=track.sample_count,
+        )
+        for placement, (_, track) in zip(timeline.placements, files, strict=True)
+    ]
+    total = timeline.sample(timeline.frames, rate)
+    ramp = ms_to_samples(CUT_AUDIO_FADE_MS, rate)
+    return splice_soundtrack(clips, files, total, ramp, scratch / "sound.aac")
+
+
+def _film_sound_times(sound: SplicedSound) -> str:
+    """The ADTS packets' times as the film needs them: the first (priming) packet one packet
+    before zero, so the muxer writes the edit list that hides it, and the last packet only
+    as long as the film, so the sound ends with the picture."""
+    tail = sound.total - (sound.packets - 2) * PACKET
+    in_units = f"/({sound.rate}*TB)"  # samples -> the stream's time base
+    return (
+        f"setts=pts=PTS-{PACKET}{in_units}:dts=DTS-{PACKET}{in_units}"
+        f":duration=if(eq(N\\,{sound.packets - 1})\\,{tail}{in_units}\\,DURATION)"
+    )
 
 
 def _partial(

@@ -8,29 +8,20 @@ through black as ramps, and a 5 ms ramp at every cut so no join clicks.
 
 from __future__ import annotations
 
-import sys
 import tempfile
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storyc.assemble.ffmpeg import ffmpeg_output, run_ffmpeg
-from storyc.assemble.mp4 import AudioTrack, aac_config
+from storyc.assemble.ffmpeg import run_ffmpeg
 from storyc.assemble.timeline import CUT_AUDIO_FADE_MS, Placement, Timeline
 from storyc.units import ms_to_samples
 
 if TYPE_CHECKING:
     # numpy is imported where sound is decoded or mixed, not on the stream-copy path
-    # (`edge_peaks` listens to the cuts with the standard library alone).
+    # (`splice` works on packets and a few stretches with the standard library alone).
     import numpy as np
-
-QUIET_PEAK = 0.02
-"""-34 dBFS: a step this small where two clips' sound meets is not heard as a click (AAC's
-own coding noise at a faded clip edge reaches about 0.01)."""
-EDGE_MS = 2
-"""How much of each clip's sound at a cut is looked at (a click is the step at the cut)."""
 
 
 @dataclass(frozen=True)
@@ -129,105 +120,6 @@ def _equal_power(length: int) -> np.ndarray:
         return np.ones(0, dtype=np.float32)
     position = (np.arange(length, dtype=np.float64) + 0.5) / length
     return np.sin(position * np.pi / 2).astype(np.float32)
-
-
-def cuts_are_quiet(timeline: Timeline, clips_audio: list[np.ndarray | None], rate: int) -> bool:
-    """True when the sound at both sides of every cut is near silence (copying won't click)."""
-    import numpy as np
-
-    edge = max(1, ms_to_samples(EDGE_MS, rate))
-    for placement, samples in zip(timeline.placements, clips_audio, strict=True):
-        if samples is None or len(samples) == 0:
-            continue
-        length = timeline.sample(placement.end, rate) - timeline.sample(placement.start, rate)
-        windows = []
-        if placement.position > 0:
-            windows.append(samples[:edge])
-        if placement.position < len(timeline.placements) - 1:
-            windows.append(samples[max(0, min(length, len(samples)) - edge) : length])
-        if any(len(w) and float(np.max(np.abs(w))) >= QUIET_PEAK for w in windows):
-            return False
-    return True
-
-
-def joins_are_quiet(peaks: list[tuple[float, float]]) -> bool:
-    """True when every cut meets near silence on both sides; `peaks` from `edge_peaks`."""
-    inner = [tail for _, tail in peaks[:-1]] + [head for head, _ in peaks[1:]]
-    return all(peak < QUIET_PEAK for peak in inner)
-
-
-def edge_peaks(tracks: list[tuple[Path, AudioTrack]]) -> list[tuple[float, float]] | None:
-    """Peak level of the first and last `EDGE_MS` of each clip's sound, or None if unsure.
-
-    Only the three AAC packets at each end of each clip are decoded (one small ffmpeg run on
-    an ADTS stream built here), which is what lets a 30-clip stream copy stay near ffmpeg's
-    own speed. The first packet of each group decodes without its predecessor and is
-    ignored; the samples looked at come from the two after it. Anything unusual (not AAC-LC,
-    no priming edit, too few packets) answers None and the caller decodes everything.
-    """
-    stream = bytearray()
-    windows: list[tuple[int, int]] = []
-    channels = 0
-    group = 3
-    for path, track in tracks:
-        config = aac_config(track.decoder_config)
-        if config is None or track.codec != "mp4a":
-            return None
-        object_type, rate_index, channel_config = config
-        count = track.sample_count
-        if object_type != 2 or channel_config not in (1, 2) or count < 2 * group:
-            return None
-        if channels and channel_config != channels:
-            return None
-        channels = channel_config
-        edge = max(1, ms_to_samples(EDGE_MS, track.sample_rate))
-        end = track.priming + track.duration_samples
-        if track.priming < 1024 or end - edge < (count - group + 1) * 1024 or end > count * 1024:
-            return None
-        packets = [*range(group), *range(count - group, count)]
-        start = len(windows) * 2 * group * 1024
-        windows.append(
-            (start + track.priming, start + group * 1024 + end - edge - (count - group) * 1024)
-        )
-        with path.open("rb") as handle:
-            for number in packets:
-                handle.seek(track.sample_positions[number])
-                payload = handle.read(track.sample_sizes[number])
-                stream += _adts_header(len(payload), rate_index, channel_config) + payload
-    if not windows:
-        return []
-    raw = ffmpeg_output(
-        ["-f", "aac", "-i", "pipe:0", "-f", "f32le", "pipe:1"],
-        bytes(stream),
-        what="listening to the clips' sound at the cuts",
-    )
-    samples = array("f", raw)  # interleaved: frame n is samples[n * channels : ...]
-    if sys.byteorder != "little":
-        samples.byteswap()
-    if len(samples) != len(windows) * 2 * group * 1024 * channels:
-        return None
-    edge_samples = max(1, ms_to_samples(EDGE_MS, tracks[0][1].sample_rate))
-
-    def peak(first: int) -> float:
-        return max(map(abs, samples[first * channels : (first + edge_samples) * channels]))
-
-    return [(peak(head), peak(tail)) for head, tail in windows]
-
-
-def _adts_header(payload: int, rate_index: int, channels: int) -> bytes:
-    """The 7-byte ADTS header of one AAC-LC packet (so ffmpeg can read bare packets)."""
-    length = payload + 7
-    return bytes(
-        (
-            0xFF,
-            0xF1,
-            (1 << 6) | (rate_index << 2) | (channels >> 2),
-            ((channels & 3) << 6) | (length >> 11),
-            (length >> 3) & 0xFF,
-            ((length & 7) << 5) | 0x1F,
-            0xFC,
-        )
-    )
 
 
 def pcm_chunks(film: np.ndarray, chunk_samples: int = 1 << 16) -> Iterator[bytes]:

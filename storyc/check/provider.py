@@ -30,10 +30,11 @@ from storyc.plan.capabilities import (
 )
 from storyc.plan.planner import (
     ClipDraft,
-    cameos_in,
+    ShotMentions,
     cameos_with_file,
     reference_count,
     resolve_path,
+    shot_mentions,
     shot_seconds,
     story_size,
 )
@@ -286,8 +287,14 @@ def _shot_numbers(draft: ClipDraft) -> str:
 
 
 def check_story_against(
-    story: Story, offering: Offering, facts: Mapping[Path, FileFacts], file: str
+    story: Story,
+    offering: Offering,
+    facts: Mapping[Path, FileFacts],
+    file: str,
+    mentions: ShotMentions | None = None,
 ) -> Iterator[Diagnostic]:
+    """The provider rules over the story. `mentions` is `shot_mentions(story)` when the
+    caller has it already (the grouping asks too)."""
     size = story_size(story, offering)
     real = offering.mirrors or offering.provider
     where = f"{offering.model} on {real}" + (
@@ -324,7 +331,10 @@ def check_story_against(
             resolved[relative] = resolve_path(story, relative)
         return resolved[relative]
 
+    each_mention = iter(mentions if mentions is not None else shot_mentions(story))
+    voiced: dict[str, bool] = {}
     for shot in story.shots:
+        mentioned = next(each_mention)
         if shot.seed is not None and shot.seed_span is not None:
             yield from _seed(offering, shot.seed, shot.seed_span, where, file)
         if shot.duration_ms > longest:
@@ -354,7 +364,7 @@ def check_story_against(
         if shot.keyframe is not None and shot.keyframe_span is not None:
             path = resolve(shot.keyframe)
             yield from _keyframe(shot.keyframe, path, shot.keyframe_span, facts, file)
-        names = cameos_in([shot], story, with_file)
+        names = [name for name in mentioned if name in with_file]  # as `cameos_in`
         if names and shot.duration_ms <= longest and shot.duration_ms > from_references:
             yield R.P205.diagnostic(
                 f"a {format_duration(shot.duration_ms)} shot with cameo images is longer than "
@@ -364,7 +374,11 @@ def check_story_against(
                 help=f"split it into shots of at most {from_references // 1000} s, or describe "
                 "the cameos in words (`character`)",
             )
-        samples = sum(1 for name in names if _has_voice_sample(story, name))
+        samples = 0
+        for name in names:
+            if name not in voiced:  # each cameo looked up once, not once per shot naming it
+                voiced[name] = _has_voice_sample(story, name)
+            samples += voiced[name]
         if 0 < offering.max_audio_references < samples:
             yield R.P212.diagnostic(
                 f"this shot sends {samples} cameo voice samples; {where} takes at most "

@@ -224,16 +224,20 @@ def check_names(story: Story, file: str) -> Iterator[Diagnostic]:
             for cue in shot.own_cues:
                 # `INES: "line"` is reported once (S107); it names her all the same.
                 # (`screenplay_speaker`, each key lowered once for all shots.)
-                if cue.key not in speaker_of:
-                    speaker_of[cue.key] = speakers.get(cue.key.lower())
-                speaker = speaker_of[cue.key]
+                key = cue.key
+                if key in speaker_of:
+                    speaker = speaker_of[key]
+                else:
+                    speaker = speaker_of[key] = speakers.get(key.lower())
                 if speaker is not None:
                     used.add(speaker)
                 # References that come from a preset or location are reported where they
-                # are written; the shot's own ones here (cues, then dialogue).
-                for ref in cue.references:
-                    if ref.name not in declared:
-                        yield _undeclared(ref.name, ref.span, list(declared), file)
+                # are written; the shot's own ones here (cues, then dialogue). Most cues
+                # have none: tested before a loop is set up.
+                if cue.references:
+                    for ref in cue.references:
+                        if ref.name not in declared:
+                            yield _undeclared(ref.name, ref.span, list(declared), file)
             for line in shot.dialogue:
                 for ref in line.references:
                     used.add(ref.name)
@@ -414,15 +418,24 @@ def check_content(story: Story, file: str) -> Iterator[Diagnostic]:
                         file,
                         help="shorten the line or lengthen the shot (natural speech is about 2.5 words a second)",
                     )
-            cameras = [c for c in shot.own_cues if c.key == "camera"]
-            if len(cameras) > 1:
+            # The first two `camera:` cues (a loop: a list per shot measured slower).
+            camera = second_camera = None
+            for cue in shot.own_cues:
+                if cue.key == "camera":
+                    if camera is None:
+                        camera = cue
+                    else:
+                        second_camera = cue
+                        break
+            if second_camera is not None:
                 yield R.C302.diagnostic(
                     "this shot has more than one `camera:`; one shot is one camera setup",
-                    cameras[1].span,
+                    second_camera.span,
                     file,
                     help="split it into two shots",
                 )
-            for cue in cameras[:1]:
+            if camera is not None:
+                cue = camera
                 # Every phrase says "cut": most cues are cleared without the search.
                 if "cut" in cue.text.lower() and _CUT_INSIDE.search(cue.text):
                     yield R.C302.diagnostic(

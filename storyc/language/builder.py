@@ -179,6 +179,11 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         self.texts: dict[str, str] = {}
         """Every free text built so far, each once: stories repeat their cues."""
+        self.under: dict[tuple[int, str | None], dict[str, list[Cue]]] = {}
+        """The scene's cues under a shot's own (`shot`), folded: reset per scene."""
+        self.durations: dict[str, int] = {}
+        """Each length as written, read once (`parse_duration` is Decimal arithmetic, and a
+        story writes the same few lengths shot after shot)."""
 
     def error(self, rule: R.Rule, message: str, span: Span, help: str | None = None) -> None:
         self.diagnostics.append(rule.diagnostic(message, span, self.file, help=help))
@@ -219,7 +224,8 @@ class _Builder:
     def pair_cue(self, tree: Tree, origin: str = "shot", origin_name: str | None = None) -> Cue:
         """`cue(pair(tree))` without the intermediate `Property` (a shot has many cues)."""
         key, text, span, key_span, text_span = _pair_fields(tree, self.texts)
-        references = _references(text, text_span)
+        # Most cues name no one: `_references` is not even called for them.
+        references = _references(text, text_span) if "@" in text else ()
         return _cue(key, text, span, key_span, text_span, origin, origin_name, references)
 
     def cue(self, prop: Property, origin: str = "shot", origin_name: str | None = None) -> Cue:
@@ -381,20 +387,28 @@ class _Builder:
                 dialogue.append(self.dialogue(child))
         assert duration_token is not None
         duration_text = intern(str(duration_token))
-        duration_ms = parse_duration(duration_text) or 0
+        duration_ms = self.durations.get(duration_text)
+        if duration_ms is None:
+            duration_ms = self.durations[duration_text] = parse_duration(duration_text) or 0
         duration_span = _token_span(duration_token)
         first_line = duration_span.line
         header_span = self.header_line_span(first_line)
         end_line, end_column = _end(tree, header_span)
 
-        layers: list[Sequence[Cue]] = []
-        if location is not None:
-            layers.append(location.cues)
-        layers.append(scene_cues)
-        if preset is not None and preset in presets:
-            layers.append(presets[preset].cues)
-        layers.append(own)
-        effective = _fold_cues(layers)
+        # The layers under the shot's own cues are the same for most shots of a scene: folded
+        # once per scene for each count of scene cues so far and each preset.
+        declared = preset if preset is not None and preset in presets else None
+        under_key = (len(scene_cues), declared)
+        under = self.under.get(under_key)
+        if under is None:
+            layers: list[Sequence[Cue]] = []
+            if location is not None:
+                layers.append(location.cues)
+            layers.append(scene_cues)
+            if declared is not None:
+                layers.append(presets[declared].cues)
+            under = self.under[under_key] = _fold_layers({}, layers)
+        effective = _flatten(_fold_layers(dict(under), (own,)))
         shot = _shot(
             index,
             scene_index,
@@ -443,6 +457,7 @@ class _Builder:
         scene_look: str | None = None
         scene_look_span: Span | None = None
         shot_index = shots_before
+        self.under = {}
         for child in tree.children:
             if isinstance(child, Token) and child.type == "STRING":
                 title = str(child)[1:-1]
@@ -503,10 +518,13 @@ def _unquoted(text: str) -> str:
     return text
 
 
-def _fold_cues(layers: Sequence[Sequence[Cue]]) -> list[Cue]:
-    """Later layers win per key: location < scene < preset < the shot's own cues. `avoid:`
-    combines instead: every layer's is kept, outermost first."""
-    by_key: dict[str, list[Cue]] = {}
+def _fold_layers(
+    by_key: dict[str, list[Cue]], layers: Sequence[Sequence[Cue]]
+) -> dict[str, list[Cue]]:
+    """`by_key` (the cues of the layers below, by key) with `layers` folded over it. Later
+    layers win per key: location < scene < preset < the shot's own cues. `avoid:` combines
+    instead: every layer's is kept, outermost first. The lists of `by_key` are replaced,
+    never changed in place, so a fold may start from a copy of another fold's dict."""
     for layer in layers:
         keys_in_layer: dict[str, list[Cue]] = {}
         for cue in layer:
@@ -514,6 +532,11 @@ def _fold_cues(layers: Sequence[Sequence[Cue]]) -> list[Cue]:
         if AVOID in keys_in_layer and AVOID in by_key:
             keys_in_layer[AVOID] = by_key[AVOID] + keys_in_layer[AVOID]
         by_key.update(keys_in_layer)
+    return by_key
+
+
+def _flatten(by_key: dict[str, list[Cue]]) -> list[Cue]:
+    """The folded cues in order: by the key's first layer, then as written."""
     ordered: list[Cue] = []
     for cues in by_key.values():
         ordered.extend(cues)

@@ -57,6 +57,11 @@ class ClipDraft:
     shot_prompts: list[str] = field(default_factory=list)
     """For a clip sent as shots (`Offering.multi_shot`): each shot's own prompt, written by
     `render_prompt` beside the clip's."""
+    avoid_memo: tuple[Story, tuple[Shot, ...], str | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """`clip_avoid` of the story and shots it was last worked out for (`draft_avoid`):
+    the prompt and the plan both ask. Not copied by `dataclasses.replace`."""
 
     @property
     def duration_ms(self) -> int:
@@ -144,16 +149,46 @@ def cameos_in(
     return [name for name in found if name in with_file]
 
 
+_UNSENT = ("note", AVOID)
+"""Cues whose names send no reference: notes never reach the model; `avoid:` sends no image."""
+
+
 def _mentions(shot: Shot, found: dict[str, None]) -> None:
     """Add the names `shot` mentions (cues, then dialogue) to `found`, in order."""
     for cue in shot.cues:
         # Most cues name nobody. Notes never reach the model; `avoid:` sends no image.
-        if cue.references and cue.key not in ("note", AVOID):
+        if cue.references and cue.key not in _UNSENT:
             for ref in cue.references:
                 found.setdefault(ref.name)
     for line in shot.dialogue:
         for ref in line.references:
             found.setdefault(ref.name)
+
+
+ShotMentions = Sequence[dict[str, None]]
+"""Per shot of a story, in order: the names it mentions (`shot_mentions`). Read, never
+changed, by the stages given it."""
+
+
+def shot_mentions(story: Story) -> list[dict[str, None]]:
+    """The names each shot of `story` mentions (cues, then dialogue), in `story.shots`
+    order: found once per compile for the provider rules and the grouping, which both ask."""
+    found: list[dict[str, None]] = []
+    unsent = _UNSENT
+    for scene in story.scenes:
+        for shot in scene.shots:
+            # `_mentions` written out: one call less per shot, each attribute read once.
+            names: dict[str, None] = {}
+            for cue in shot.cues:
+                references = cue.references
+                if references and cue.key not in unsent:
+                    for ref in references:
+                        names[ref.name] = None  # a name already there keeps its place
+            for line in shot.dialogue:
+                for ref in line.references:
+                    names[ref.name] = None
+            found.append(names)
+    return found
 
 
 def cameos_with_file(story: Story) -> set[str]:
@@ -179,7 +214,10 @@ def _is_cut(transition: Transition | None) -> bool:
 
 
 def group_clips(
-    story: Story, offering: Offering, first_frames: Mapping[int, str] | None = None
+    story: Story,
+    offering: Offering,
+    first_frames: Mapping[int, str] | None = None,
+    mentions: ShotMentions | None = None,
 ) -> list[ClipDraft]:
     """Group shots into clips.
 
@@ -192,6 +230,7 @@ def group_clips(
     seed is the same, no later shot needs its own first frame, and the clip names no more
     cameos than the provider takes at once. Where the model takes a clip's shots one by one
     (`Offering.multi_shot`), they must also fit its shot count and lengths (`shot_seconds`).
+    `mentions` is `shot_mentions(story)` when the caller has it already.
     """
     packed = story.header.clips == "packed"
     longest = offering.longest_ms
@@ -203,6 +242,7 @@ def group_clips(
     drafts: list[ClipDraft] = []
     # The names each draft's shots mention, in order (as `cameos_in` would find them again).
     named: list[dict[str, None]] = []
+    each_mention = iter(mentions if mentions is not None else shot_mentions(story))
     for scene in story.scenes:
         scene_start = len(drafts)
         current: ClipDraft | None = None
@@ -211,8 +251,7 @@ def group_clips(
         for position, shot in enumerate(scene.shots):
             seed = shot.seed if shot.seed is not None else header_seed
             first_frame = shot.from_image or frames.get(shot.index)
-            mentioned: dict[str, None] = {}
-            _mentions(shot, mentioned)
+            mentioned = next(each_mention)  # read only: copied where a draft starts
             shot_cameos = with_file.intersection(mentioned) if mentioned else set()
             joins_previous = (
                 packed
@@ -252,7 +291,7 @@ def group_clips(
                     input_reference=first_frame,
                 )
                 drafts.append(current)
-                named.append(mentioned)
+                named.append(dict(mentioned))  # gathers its later shots' names (above)
                 current_ms = shot.duration_ms
                 current_cameos = shot_cameos
             current.transition = scene.transitions[position]
@@ -378,17 +417,36 @@ def clip_avoid(story: Story, shots: Sequence[Shot]) -> str | None:
     (layers combine, see `storyc.language.builder`), joined with `, `; None when nothing."""
     texts = [story.header.avoid] if story.header.avoid else []
     texts += [cue.text for shot in shots for cue in shot.cues if cue.key == AVOID]
-    if not texts:  # most clips: asked twice a clip (prompt and plan)
+    if not texts:  # most clips
         return None
     # `@mara` in an avoid cue is the name (no reference image is sent for it).
     texts = [NAME_REFERENCE.sub(r"\1", text) for text in texts]
     return ", ".join(avoid_items(texts)) or None
 
 
+def draft_avoid(draft: ClipDraft, story: Story) -> str | None:
+    """`clip_avoid(story, draft.shots)`, worked out once per draft while its shots stay
+    the same (compared by identity, element by element): the prompt and the plan ask."""
+    shots = tuple(draft.shots)
+    memo = draft.avoid_memo
+    if memo is not None and memo[0] is story and memo[1] == shots:
+        return memo[2]
+    avoid = clip_avoid(story, shots)
+    draft.avoid_memo = (story, shots, avoid)
+    return avoid
+
+
 def shot_notes(shot: Shot) -> tuple[str, ...]:
     """The shot's own `note:` lines (for people: never sent)."""
-    # A list first: asked of every shot, and `tuple(<generator>)` is slower.
-    return tuple([c.text for c in shot.own_cues if c.key == "note" and c.text.strip()])
+    # A loop that makes nothing for a shot without notes (most): asked of every shot.
+    found: list[str] | None = None
+    for cue in shot.own_cues:
+        if cue.key == "note" and cue.text.strip():
+            if found is None:
+                found = [cue.text]
+            else:
+                found.append(cue.text)
+    return tuple(found) if found else ()
 
 
 def scene_notes(scene: Scene) -> tuple[str, ...]:
@@ -434,22 +492,20 @@ def content_id(fields: Mapping[str, object]) -> str:
 def _planned_cues(shot: Shot) -> tuple[str | None, str | None, str | None, str | None]:
     """The shot's camera, light, action (each as `shot.cue(key)`) and sound (every sound
     cue in order, None when it has none) as the plan shows them, from one pass over its
-    effective cues."""
-    found: dict[str, list[str]] = {"camera": [], "light": [], "action": []}
-    sound: list[str] = []
+    effective cues. Each is its texts joined with `; `, built as it goes: most shots have
+    one of each, and a dict of lists per shot was most of this function's time."""
+    camera = light = action = sound = None
     for cue in shot.cues:
-        texts = found.get(cue.key)
-        if texts is not None:
-            texts.append(cue.text)
-        elif cue.key in AUDIO_CUE_KEYS:
-            sound.append(cue.text)
-    camera, light, action = found["camera"], found["light"], found["action"]
-    return (
-        "; ".join(camera) if camera else None,
-        "; ".join(light) if light else None,
-        "; ".join(action) if action else None,
-        "; ".join(sound) or None,
-    )
+        key = cue.key
+        if key == "camera":
+            camera = cue.text if camera is None else f"{camera}; {cue.text}"
+        elif key == "light":
+            light = cue.text if light is None else f"{light}; {cue.text}"
+        elif key == "action":
+            action = cue.text if action is None else f"{action}; {cue.text}"
+        elif key in AUDIO_CUE_KEYS:
+            sound = cue.text if sound is None else f"{sound}; {cue.text}"
+    return camera, light, action, sound or None
 
 
 # The plan objects `finish_plan` makes by the thousand, made without validation: every
@@ -606,7 +662,7 @@ def finish_plan(
             ]
         if per_shot is not None:  # only then: the ids of other clips stay as they were
             id_fields["shots"] = [[p, n] for p, n in zip(shot_prompts, per_shot, strict=True)]
-        avoid = clip_avoid(story, draft.shots)
+        avoid = draft_avoid(draft, story)
         if avoid is not None and offering.negative_prompt:  # else it is in the prompt
             id_fields["avoid"] = avoid
         clip_id = content_id(id_fields)
