@@ -99,6 +99,10 @@ class Compilation:
     first_frames: dict[int, Path] = field(default_factory=dict)
     """Shot index -> the fitted keyframe sent as its clip's first frame (`first-frame:
     keyframes`, `--from-keyframes`; see `storyc.plan.first_frames`)."""
+    fallback_plans: list[ClipPlan] = field(default_factory=list)
+    """With a provider list, the plan on each fallback, in order (beside `plan`, the first
+    provider's): compiled in the same analysis that checked them, with the same first
+    frames and templates."""
 
     @property
     def has_errors(self) -> bool:
@@ -393,19 +397,29 @@ def analyze_source(
     diagnostics += check_clips(story, offering, drafts, file)
     diagnostics += check_prompts(story, offering, drafts, prompts, file)
     chosen = provider or story.header.provider
-    if "," in chosen:  # a fallback list: `build` compiles for each fallback, so check does
-        diagnostics += _fallback_diagnostics(
+    fallbacks: list[_Prepared] = []
+    if "," in chosen:  # a fallback list: `build` renders on each fallback, so check checks
+        fallback_diagnostics, fallbacks = _fallbacks(
             story, chosen, (offering, drafts), diagnostics, facts, frames, template_dir, file
         )
+        diagnostics += fallback_diagnostics
     result.prompts = prompts
     result.diagnostics = reported(diagnostics)
     if want_plan and not result.has_errors:
         hashes = {path: fact.sha256 for path, fact in facts.items()}
         result.plan = finish_plan(story, offering, drafts, prompts, hashes)
+        result.fallback_plans = [
+            finish_plan(story, other, other_drafts, other_prompts, hashes)
+            for other, other_drafts, other_prompts in fallbacks
+        ]
     return result
 
 
-def _fallback_diagnostics(
+_Prepared = tuple[Offering, list[ClipDraft], list[str]]
+"""A fallback's offering, clip drafts and prompts: all its plan needs."""
+
+
+def _fallbacks(
     story: Story,
     chosen: str,
     first: tuple[Offering, list[ClipDraft]],
@@ -414,13 +428,14 @@ def _fallback_diagnostics(
     frames: Mapping[int, str],
     template_dir: Path | None,
     file: str,
-) -> list[Diagnostic]:
-    """The provider rules run for each fallback of a provider list, as `build` compiles the
-    story for it (`storyc.cli.fallback_view.compile_chain`), each diagnostic naming its
-    fallback and said once (`on_fallback`); and P203 where a fallback cuts other clips."""
+) -> tuple[list[Diagnostic], list[_Prepared]]:
+    """The provider rules run for each fallback of a provider list, each diagnostic naming
+    its fallback and said once (`on_fallback`), and P203 where a fallback cuts other clips;
+    with what each fallback's plan needs (`build` renders them: `Compilation.fallback_plans`)."""
     offering, drafts = first
     seen = {diagnostic_key(d) for d in found}
     extra: list[Diagnostic] = []
+    prepared: list[_Prepared] = []
     for other in fallback_offerings(story, load_table(), chosen):
         own = list(check_story_against(story, other, facts, file))
         # Drafts of its own: the prompts fill them in, and the first provider's are planned.
@@ -433,11 +448,12 @@ def _fallback_diagnostics(
         else:
             own += check_clips(story, other, other_drafts, file)
             own += check_prompts(story, other, other_drafts, other_prompts, file)
+            prepared.append((other, other_drafts, other_prompts))
         extra += on_fallback(other.provider, own, seen)
         extra += check_fallback_clips(
             story, (offering.provider, drafts), (other.provider, other_drafts), file
         )
-    return extra
+    return extra, prepared
 
 
 def _apply_rules(
@@ -503,5 +519,9 @@ def with_picks(compilation: Compilation, path: Path) -> Compilation:
         return compilation
     picks = read_picks(path)
     if picks:
-        compilation.plan = apply_picks(compilation.story, compilation.plan, picks)
+        story = compilation.story
+        compilation.plan = apply_picks(story, compilation.plan, picks)
+        compilation.fallback_plans = [
+            apply_picks(story, plan, picks) for plan in compilation.fallback_plans
+        ]
     return compilation

@@ -131,3 +131,45 @@ def test_check_and_build_agree(tmp_path: Path, case: str) -> None:
     if not checked.has_errors:  # and `build`'s own path takes it
         chain = provider_chain(checked.story.header.provider)  # type: ignore[union-attr]
         check_chain(compile_chain(path, checked, chain))
+
+
+@pytest.mark.parametrize("case", ["clean", "cut alike"])
+def test_the_fallback_plans_are_the_story_compiled_for_each_fallback(
+    tmp_path: Path, case: str
+) -> None:
+    header, shots = CASES[case]
+    path = tmp_path / "spot.story"
+    path.write_text(story(header, shots), encoding="utf-8")
+    checked = compile_file(path)
+    assert checked.plan is not None and not checked.has_errors
+    chain = provider_chain(checked.story.header.provider)  # type: ignore[union-attr]
+    plans = compile_chain(path, checked, chain)
+    assert len(plans) == len(chain) == len(checked.fallback_plans) + 1
+    for name, plan in zip(chain, plans, strict=True):
+        alone = compile_file(path, provider=name).plan
+        assert alone is not None
+        assert plan.to_json() == alone.to_json(), name
+
+
+def test_a_writers_templates_word_the_fallbacks_prompts_too(tmp_path: Path) -> None:
+    # One analysis for every provider: the fallback's prompts come from the same templates
+    # `check` used (compiling the fallback alone once left `--templates` out).
+    path = tmp_path / "spot.story"
+    path.write_text(story("model: veo-3.1-fast\nprovider: fal, runway"), encoding="utf-8")
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "veo.j2").write_text("MINE: {{ shots | length }} shots", encoding="utf-8")
+    source = path.read_text(encoding="utf-8")
+    checked = analyze_source(source, str(path), template_dir=templates)
+    assert checked.plan is not None and len(checked.fallback_plans) == 1
+    for plan in (checked.plan, *checked.fallback_plans):
+        assert all(clip.prompt.startswith("MINE: ") for clip in plan.clips)
+
+
+def test_a_fallback_left_without_a_plan_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "spot.story"
+    path.write_text(story("model: veo-3.1-fast\nprovider: fal, runway"), encoding="utf-8")
+    checked = compile_file(path)
+    checked.fallback_plans = []
+    with pytest.raises(StorycError, match="does not compile for the fallback `runway`"):
+        compile_chain(path, checked, ["fal", "runway"])

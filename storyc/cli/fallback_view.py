@@ -1,6 +1,6 @@
-"""`provider: runway, fal` (or `--provider runway,fal`) on the command line: the story
-compiled once per provider, then `storyc.providers.fallback.render_chain` with the terminal
-around it (the cost range, a bar per clip, the summary naming who rendered what)."""
+"""`provider: runway, fal` (or `--provider runway,fal`) on the command line: the story's
+plan on every provider (made by the one analysis that checked them all), then
+`storyc.providers.fallback.render_chain` with the terminal around it (the cost range, a bar per clip, the summary naming who rendered what)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.console import Console
 
 from storyc.check.provider import provider_chain
 from storyc.errors import StorycError
-from storyc.frontend import Compilation, compile_file
+from storyc.frontend import Compilation
 from storyc.plan.schema import Clip, ClipPlan
 from storyc.providers.engine import Phase
 from storyc.terminal import labelled
@@ -27,22 +27,22 @@ def chain_of(compilation: Compilation, provider: str | None) -> list[str]:
 def compile_chain(file: Path, compilation: Compilation, chain: Sequence[str]) -> list[ClipPlan]:
     """The story's plan on every provider of `chain` (the first is `compilation`'s).
 
-    `check` already runs each fallback's provider rules (`storyc.frontend.analyze_source`),
-    so a story that compiled clean compiles here too; the refusal is kept as a guard, so a
-    plan is never rendered for a fallback it does not compile for."""
+    The analysis that checked the story made them (`Compilation.fallback_plans`: each
+    fallback's provider rules, first frames and templates are the ones `check` saw). A plan
+    missing for a fallback (the story does not compile for it) is refused, so a plan is
+    never rendered for a fallback it does not compile for."""
     assert compilation.plan is not None
-    plans = [compilation.plan]
-    for name in chain[1:]:
-        other = compile_file(file, provider=name, policy=compilation.policy)
-        if other.has_errors or other.plan is None:
-            first = next((d for d in other.diagnostics if d.is_error), None)
+    plans = [compilation.plan, *compilation.fallback_plans]
+    made = [plan.clips[0].provider if plan.clips else "" for plan in compilation.fallback_plans]
+    for number, name in enumerate(chain[1:]):
+        if number >= len(made) or made[number] != name:
+            first = next((d for d in compilation.diagnostics if d.is_error), None)
             why = f": {first.code} {first.message}" if first else ""
             raise StorycError(
                 f"{file} does not compile for the fallback `{name}`{why}",
                 hint=f"run `storyc check {file} --provider {name}`, or drop `{name}` from "
                 "the provider list",
             )
-        plans.append(other.plan)
     return plans
 
 

@@ -1,6 +1,6 @@
 """Fallbacks: `provider: runway, fal` renders on runway, and a clip runway refuses on fal.
 
-The story is compiled once per provider (the clip ids and requests are each provider's own);
+The story has a plan per provider (the clip ids and requests are each provider's own);
 `render_chain` takes those plans in order. Clips are matched by their number, so the plans
 must cut the story into the same clips (`check_chain`). Each provider renders, through
 `render_to_dir`, only the clips every provider before it refused (`ClipFailure.rejected`:
