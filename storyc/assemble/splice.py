@@ -46,7 +46,7 @@ PREROLL = 4
 kept packet is encoded with its real predecessor and the encoder's model of the sound has
 settled (measured on a loud chirp: with 2, a ramp at a cut came out with 3-7x the coding
 error of a whole-track encode; with 4, no more than it)."""
-POSTROLL = 3
+POSTROLL = 2
 """Packets fed after a stretch (dropped), so the last kept packet sees what follows it, and
 the encoder's reaction to where its input ends (short windows) stays out of the kept ones."""
 MARGIN = 1
