@@ -44,7 +44,6 @@ def clip_sounds(frames: list[int], priming: int = 1024) -> tuple[list[ClipSound]
         sounds.append(
             ClipSound(
                 start=start,
-                end=start + length,
                 priming=priming,
                 length=length,
                 packets=-(-(length + priming) // PACKET) + 1,
@@ -182,7 +181,6 @@ def test_the_spliced_sound_is_no_further_from_an_exact_mix_than_a_whole_track_en
         sounds.append(
             ClipSound(
                 start=int(start),
-                end=int(start) + track.duration_samples,
                 priming=track.priming,
                 length=track.duration_samples,
                 packets=track.sample_count,

@@ -221,7 +221,6 @@ def _splice(
     clips = [
         ClipSound(
             start=timeline.sample(placement.start, rate),
-            end=timeline.sample(placement.end, rate),
             priming=track.priming,
             length=track.duration_samples,
             packets=track.sample_count,

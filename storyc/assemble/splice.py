@@ -22,9 +22,9 @@ ramp). So:
 
 `splice_layout` and `bridge_signal` are pure; `splice_soundtrack` does the I/O (one ffmpeg run
 to decode the sound around the cuts, one to encode the stretches, then an ADTS stream for the
-muxer). Anything unusual (not plain AAC-LC, a priming edit that is not the usual one, window
-joins that cannot be made clean) answers None, and the caller mixes and encodes the whole
-track as before.
+muxer). Anything unusual (not plain AAC-LC, no edit hiding the encoder's priming, window
+joins that cannot be made clean, a decoder or encoder answering other than expected)
+answers None, and the caller mixes and encodes the whole track as before.
 """
 
 from __future__ import annotations
@@ -67,9 +67,7 @@ class ClipSound:
     """One clip's sound as the splice sees it: where the film shows the clip, its packets."""
 
     start: int
-    """Film sample where the clip's picture starts."""
-    end: int
-    """Film sample where the clip's picture ends (where the next clip's starts)."""
+    """Film sample where the clip's picture starts (it ends where the next one's starts)."""
     priming: int
     """Samples of the clip's first packets that its edit list hides (the encoder's delay)."""
     length: int
@@ -519,6 +517,8 @@ def _encode_stretches(
         what="encoding the sound at the cuts",
     )
     packets = adts_packets(adts)
+    if len(packets) != len(pcm) // channels // PACKET + 1:  # its priming packet, then one each
+        raise ValueError(f"the encoder made {len(packets)} packets, not one per 1024 samples")
     encoded: dict[int, bytes] = {}
     at = 0  # the encoder's packet m covers input [(m - 1) * 1024, m * 1024)
     for stretch, span in zip(stretches, spans, strict=True):
