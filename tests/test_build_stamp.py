@@ -191,6 +191,33 @@ CHANGES: dict[str, Callable[[Path], None]] = {
 }
 
 
+def test_a_removed_film_is_joined_again_from_cached_previews_without_numpy(
+    project: Path,
+) -> None:
+    # The clips are cached: the preview's cache is looked up without its drawing code, and
+    # the film is joined by stream copy with its sound spliced, so neither numpy (nor
+    # moviepy) is loaded.
+    film = project / "out" / "stamp.mp4"
+    film.unlink()
+    script = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.__stdout__))\n"
+        "from storyc.cli.app import main\n"
+        "sys.argv = ['storyc', 'build', 'stamp.story', '-o', 'out']\n"
+        "main()\n"
+    )
+    env = {**os.environ, "STORYC_CACHE_DIR": str(project / "cache"), "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 cached" in done.stderr and "lossless" in done.stderr, done.stderr
+    assert film.is_file()
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [m for m in modules if m.split(".")[0] in ("numpy", "moviepy")] == []
+    assert "storyc.providers.preview" not in modules
+
+
 @pytest.mark.parametrize("change", list(CHANGES), ids=list(CHANGES))
 def test_each_input_change_builds_again(project: Path, change: str) -> None:
     CHANGES[change](project)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from storyc.frontend import compile_file
-from storyc.providers import preview
+from storyc.providers import preview_cache
 from storyc.providers.cache import ClipCache
 from storyc.providers.engine import clip_cache, render_to_dir
 from tests.board_support import write_story
@@ -41,14 +41,16 @@ def test_a_new_drawing_version_redraws_the_preview(
     cache = tmp_path / "cache"
     clip_id, cached = _render(story, cache)
     assert not cached
-    drawn = cache / f"{clip_id}.draw{preview.DRAWING_VERSION}.mp4"
+    drawn = cache / f"{clip_id}.draw{preview_cache.DRAWING_VERSION}.mp4"
     assert drawn.is_file() and not (cache / f"{clip_id}.mp4").exists()
     assert _render(story, cache) == (clip_id, True)  # same storyc: taken from the cache
 
     # An upgraded storyc (the next drawing version): same story, same clip id, drawn again.
-    monkeypatch.setattr(preview.PreviewCache, "suffix", f".draw{preview.DRAWING_VERSION + 1}.mp4")
+    monkeypatch.setattr(
+        preview_cache.PreviewCache, "suffix", f".draw{preview_cache.DRAWING_VERSION + 1}.mp4"
+    )
     assert _render(story, cache) == (clip_id, False)
-    assert (cache / f"{clip_id}.draw{preview.DRAWING_VERSION + 1}.mp4").is_file()
+    assert (cache / f"{clip_id}.draw{preview_cache.DRAWING_VERSION + 1}.mp4").is_file()
     assert _render(story, cache) == (clip_id, True)
 
 
@@ -58,5 +60,5 @@ def test_paid_clips_keep_their_key(tmp_path: Path) -> None:
         assert type(cache) is ClipCache
         assert cache.path_for("abc123") == tmp_path / "abc123.mp4"
     assert clip_cache("preview", tmp_path).path_for("abc123") == (
-        tmp_path / f"abc123.draw{preview.DRAWING_VERSION}.mp4"
+        tmp_path / f"abc123.draw{preview_cache.DRAWING_VERSION}.mp4"
     )

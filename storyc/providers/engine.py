@@ -817,9 +817,9 @@ async def _run(
 
 def clip_cache(provider: str, root: Path) -> ClipCache:
     """The cache `provider`'s clips live in under `root`: the preview's key carries its
-    drawing version (`preview.PreviewCache`), so an upgrade redraws previews, not paid clips."""
+    drawing version (`preview_cache.PreviewCache`), so an upgrade redraws previews, not paid clips."""
     if provider == "preview":
-        from storyc.providers.preview import PreviewCache
+        from storyc.providers.preview_cache import PreviewCache
 
         return PreviewCache(root)
     return ClipCache(root)

@@ -52,7 +52,7 @@ from storyc.sandbox import ReferencePolicy, policy_for
 KEYFRAMES_DIR = "keyframes"
 STILL_DRAWING_VERSION = 1
 """How the preview draws its placeholder stills (`draw_card`), as a number: part of the key
-they are cached under (`PreviewStillCache`), as `storyc.providers.preview.DRAWING_VERSION` is
+they are cached under (`PreviewStillCache`), as `storyc.providers.preview_cache.DRAWING_VERSION` is
 for preview clips. A keyframe's id says what the shot asks for, not how the card is drawn,
 so without it an upgraded storyc would keep the old cards until `--force`. Bump it whenever
 `draw_card` changes what a card looks like; paid stills are cached by their id alone."""

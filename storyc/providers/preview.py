@@ -45,27 +45,13 @@ from storyc.providers.animatic import (
     video_still,
 )
 from storyc.providers.base import JobStatus, SendingHook, Submitted, nothing_to_record
-from storyc.providers.cache import ClipCache
 from storyc.providers.errors import JobRejected
 from storyc.units import ms_to_frames, seconds_text, timecode
 
 FPS = 24
-DRAWING_VERSION = 2
-"""How the preview draws and sounds, as a number: part of the key its clips are cached under
-(`PreviewCache`). A clip's id says what the story asks for, not how the preview draws it, so
-without this an upgraded storyc would keep showing old drawings until `--force`. Bump it
-whenever this module or `storyc.providers.animatic` changes what a preview clip looks or
-sounds like; paid clips are cached by their id alone and are never redrawn."""
 CARD_MOVE = 0.5
 """Text cards move half as much as pictures (a pan must not push their text out)."""
 ENCODE_PRESET = "ultrafast"
-
-
-class PreviewCache(ClipCache):
-    """The preview's clips: `<id>.draw<N>.mp4`, so a new `DRAWING_VERSION` misses the
-    drawings of the old one (left behind, like any clip no plan names any more)."""
-
-    suffix = f".draw{DRAWING_VERSION}.mp4"
 
 
 @dataclass(frozen=True)
