@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import mimetypes
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,7 +59,7 @@ from storyc.providers.errors import (
     ProviderUnavailable,
     read_key,
 )
-from storyc.providers.http import ProviderHTTP, RetryPolicy, poll_interval_from_env
+from storyc.providers.http import ProviderHTTP, RetryPolicy, endpoint, poll_interval
 from storyc.providers.requests import FileNames, ProviderRequest
 from storyc.providers.uploads import read_reference
 from storyc.sandbox import ReferencePolicy
@@ -198,11 +197,9 @@ class FalRenderer:
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         key = read_key(self.name, KEY_ENV, api_key)
-        self.queue_url = (queue_url or os.environ.get(QUEUE_URL_ENV) or DEFAULT_QUEUE_URL).rstrip(
-            "/"
-        )
-        self.rest_url = (rest_url or os.environ.get(REST_URL_ENV) or DEFAULT_REST_URL).rstrip("/")
-        self.cdn_url = (cdn_url or os.environ.get(CDN_URL_ENV) or DEFAULT_CDN_URL).rstrip("/")
+        self.queue_url = endpoint(queue_url, QUEUE_URL_ENV, DEFAULT_QUEUE_URL)
+        self.rest_url = endpoint(rest_url, REST_URL_ENV, DEFAULT_REST_URL)
+        self.cdn_url = endpoint(cdn_url, CDN_URL_ENV, DEFAULT_CDN_URL)
         self._http = ProviderHTTP(
             self.name,
             auth_headers={"Authorization": f"Key {key}"},
@@ -212,9 +209,7 @@ class FalRenderer:
             policy=policy,
             transport=transport,
         )
-        self.poll_interval_s = (
-            poll_interval_s if poll_interval_s is not None else poll_interval_from_env()
-        )
+        self.poll_interval_s = poll_interval(poll_interval_s)
         self._token: _CdnToken | None = None
         self._token_lock = asyncio.Lock()
         self._uploaded: dict[str, str] = {}

@@ -82,8 +82,15 @@ class RetryPolicy:
         )
 
 
-def poll_interval_from_env(default_s: float = 5.0) -> float:
-    return _env_float(POLL_INTERVAL_ENV, default_s)
+def poll_interval(given: float | None, default_s: float = 5.0) -> float:
+    """Seconds between a renderer's status polls: `given`, else the environment's, else 5."""
+    return given if given is not None else _env_float(POLL_INTERVAL_ENV, default_s)
+
+
+def endpoint(given: str | None, env: str, default: str) -> str:
+    """A renderer's base URL: `given`, else the environment variable `env` (a test's local
+    server, a proxy), else the provider's own; without a trailing slash."""
+    return (given or os.environ.get(env) or default).rstrip("/")
 
 
 def default_timeout() -> httpx.Timeout:

@@ -40,7 +40,7 @@ from storyc.plan.capabilities import Offering
 from storyc.plan.schema import CameoReference, Clip
 from storyc.providers.base import JobStatus, SendingHook, Submitted, nothing_to_record
 from storyc.providers.errors import CreateUncertain, JobRejected, read_key
-from storyc.providers.http import ProviderHTTP, RetryPolicy, poll_interval_from_env
+from storyc.providers.http import ProviderHTTP, RetryPolicy, endpoint, poll_interval
 from storyc.providers.requests import FileNames, ProviderRequest
 from storyc.providers.uploads import (
     UploadStore,
@@ -115,7 +115,7 @@ class OpenAIRenderer:
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         key = read_key(self.name, KEY_ENV, api_key)
-        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = endpoint(base_url, BASE_URL_ENV, DEFAULT_BASE_URL)
         style = (auth or os.environ.get(AUTH_ENV) or "bearer").strip().lower()
         if style not in AUTH_STYLES:
             raise UsageError(f"{AUTH_ENV} must be `bearer` or `api-key`, not `{style}`.")
@@ -132,9 +132,7 @@ class OpenAIRenderer:
         self._uploads = UploadStore(cache_dir or default_cache_dir())
         self._upload_locks: dict[str, asyncio.Lock] = {}
         self._references = references
-        self.poll_interval_s = (
-            poll_interval_s if poll_interval_s is not None else poll_interval_from_env()
-        )
+        self.poll_interval_s = poll_interval(poll_interval_s)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -52,8 +52,9 @@ from storyc.providers.errors import (
 from storyc.providers.http import (
     ProviderHTTP,
     RetryPolicy,
+    endpoint,
     message_in,
-    poll_interval_from_env,
+    poll_interval,
     provider_message,
 )
 from storyc.providers.requests import FileNames, ProviderRequest
@@ -190,7 +191,7 @@ class ProdiaRenderer:
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         key = read_key(self.name, KEY_ENV, token)
-        self.base_url = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+        self.base_url = endpoint(base_url, URL_ENV, DEFAULT_URL)
         self.mode = (mode or os.environ.get(MODE_ENV) or "async").strip().lower()
         if self.mode not in MODES:
             raise UsageError(f"{MODE_ENV} must be `async` or `sync`, not `{self.mode}`.")
@@ -206,9 +207,7 @@ class ProdiaRenderer:
         self._spool = (cache_dir or default_cache_dir()) / "prodia-spool"
         self._sync_only: set[str] = set()
         self._references = references
-        self.poll_interval_s = (
-            poll_interval_s if poll_interval_s is not None else poll_interval_from_env()
-        )
+        self.poll_interval_s = poll_interval(poll_interval_s)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import mimetypes
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,7 +42,7 @@ from storyc.providers.errors import (
     ProviderUnavailable,
     read_key,
 )
-from storyc.providers.http import ProviderHTTP, RetryPolicy, poll_interval_from_env
+from storyc.providers.http import ProviderHTTP, RetryPolicy, endpoint, poll_interval
 from storyc.providers.requests import FileNames, ProviderRequest
 from storyc.providers.uploads import read_reference
 from storyc.sandbox import ReferencePolicy
@@ -196,7 +195,7 @@ class RunwayRenderer:
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         key = read_key(self.name, KEY_ENV, api_key)
-        self.base_url = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+        self.base_url = endpoint(base_url, URL_ENV, DEFAULT_URL)
         self._http = ProviderHTTP(
             self.name,
             # Both go to the API's own origin only: the upload host and the CDN see neither.
@@ -206,9 +205,7 @@ class RunwayRenderer:
             policy=policy,
             transport=transport,
         )
-        self.poll_interval_s = (
-            poll_interval_s if poll_interval_s is not None else poll_interval_from_env()
-        )
+        self.poll_interval_s = poll_interval(poll_interval_s)
         self._references = references
         self._uploaded: dict[str, str] = {}
         self._upload_locks: dict[str, asyncio.Lock] = {}
