@@ -9,6 +9,7 @@ from fakeprovider import FakeProvider, make_png
 from fakeprovider.testing import (
     StoryShot,
     assert_key_errors,
+    assert_refusals_reported,
     assert_secret_free,
     kill_once_journaled,
     make_clip,
@@ -133,20 +134,13 @@ def test_the_input_agrees_with_the_request_the_compiler_shows(tmp_path: Path) ->
 def test_refused_and_failed_requests_are_reported_in_fals_words(
     fake: FakeProvider, env: dict[str, str], tmp_path: Path
 ) -> None:
-    clips = [
-        make_clip("fal", "veo-3.1-fast", 1, "a calm lake at dawn"),
-        make_clip("fal", "veo-3.1-fast", 2, "REJECT-JOB a famous actor"),
-        make_clip("fal", "veo-3.1-fast", 3, "FAIL-JOB a famous singer"),
-    ]
-
-    report = render(make_plan(clips), FalRenderer(), tmp_path / "cache")
-
-    assert [r.clip.index for r in report.rendered] == [1]
-    failures = {f.clip.index: f for f in report.failures}
-    assert failures[2].message == fake.faults.moderation_message
-    assert failures[3].message == f"body.prompt: {fake.faults.moderation_message}"
-    assert failures[3].location == "stories/test.story:30"
-    assert fake.total_submits() == 2  # the refused one never became a job
+    assert_refusals_reported(
+        fake,
+        FalRenderer(),
+        tmp_path / "cache",
+        lambda index, prompt: make_clip("fal", "veo-3.1-fast", index, prompt),
+        failed=f"body.prompt: {fake.faults.moderation_message}",
+    )
 
 
 def test_a_clip_the_app_cannot_take_fails_before_anything_is_sent(

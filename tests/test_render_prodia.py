@@ -11,6 +11,7 @@ import pytest
 from fakeprovider import FakeProvider, make_png
 from fakeprovider.testing import (
     StoryShot,
+    assert_refusals_reported,
     assert_secret_free,
     kill_once_journaled,
     make_clip,
@@ -121,20 +122,13 @@ def test_sync_mode_sends_the_image_as_a_part_and_reads_the_multipart_answer(
 def test_refused_and_failed_jobs_are_reported_in_prodias_words(
     fake: FakeProvider, env: dict[str, str], tmp_path: Path
 ) -> None:
-    clips = [
-        make_clip("prodia", "sora-2", 1, "a quiet harbour"),
-        make_clip("prodia", "sora-2", 2, "REJECT-JOB a senator"),
-        make_clip("prodia", "sora-2", 3, "FAIL-JOB a pop star"),
-    ]
-
-    report = render(make_plan(clips), ProdiaRenderer(), tmp_path / "cache")
-
-    assert [r.clip.index for r in report.rendered] == [1]
-    messages = {f.clip.index: (f.message, f.location) for f in report.failures}
-    assert messages == {
-        2: (fake.faults.moderation_message, "stories/test.story:20"),
-        3: (fake.faults.moderation_message, "stories/test.story:30"),
-    }
+    assert_refusals_reported(
+        fake,
+        ProdiaRenderer(),
+        tmp_path / "cache",
+        lambda index, prompt: make_clip("prodia", "sora-2", index, prompt),
+        failed=fake.faults.moderation_message,
+    )
 
 
 def test_a_refused_or_missing_token_is_one_clear_error(

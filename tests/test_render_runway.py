@@ -17,6 +17,7 @@ from fakeprovider import FakeProvider, make_png
 from fakeprovider.testing import (
     StoryShot,
     assert_key_errors,
+    assert_refusals_reported,
     assert_secret_free,
     make_clip,
     make_plan,
@@ -308,20 +309,13 @@ def test_every_kind_of_clip_arrives_through_faults(
 def test_a_failed_task_is_reported_in_runways_words(
     fake: FakeProvider, env: dict[str, str], tmp_path: Path
 ) -> None:
-    clips = [
-        make_clip("runway", "veo-3.1-fast", 1, "a calm lake at dawn"),
-        make_clip("runway", "veo-3.1-fast", 2, "REJECT-JOB a famous actor"),
-        make_clip("runway", "veo-3.1-fast", 3, "FAIL-JOB a famous singer"),
-    ]
-
-    report = render(make_plan(clips), RunwayRenderer(), tmp_path / "cache")
-
-    assert [r.clip.index for r in report.rendered] == [1]
-    failures = {f.clip.index: f for f in report.failures}
-    assert failures[2].message == fake.faults.moderation_message
-    assert failures[3].message == f"{fake.faults.moderation_message} (SAFETY.INPUT.TEXT)"
-    assert failures[3].location == "stories/test.story:30"
-    assert fake.total_submits() == 2  # the refused one never became a task
+    assert_refusals_reported(
+        fake,
+        RunwayRenderer(),
+        tmp_path / "cache",
+        lambda index, prompt: make_clip("runway", "veo-3.1-fast", index, prompt),
+        failed=f"{fake.faults.moderation_message} (SAFETY.INPUT.TEXT)",
+    )
 
 
 def test_a_5xx_on_create_is_uncertain_and_never_sent_again(

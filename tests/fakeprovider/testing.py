@@ -339,5 +339,32 @@ def assert_key_errors(
         renderer_class()
 
 
+def assert_refusals_reported(
+    fake: FakeProvider,
+    renderer: Renderer,
+    cache_dir: Path,
+    clip: Callable[[int, str], Clip],
+    *,
+    failed: str,
+) -> None:
+    """Of three clips made by `clip(index, prompt)`, the one the provider refuses when it is
+    sent and the one whose job fails are failures in the provider's own words (`failed`:
+    what the failed job's message becomes), each at its shot's line; the refused one never
+    became a job; the third renders."""
+    clips = [
+        clip(1, "a calm lake at dawn"),
+        clip(2, "REJECT-JOB a famous actor"),
+        clip(3, "FAIL-JOB a famous singer"),
+    ]
+    report = render(make_plan(clips), renderer, cache_dir)
+    assert [r.clip.index for r in report.rendered] == [1]
+    messages = {f.clip.index: (f.message, f.location) for f in report.failures}
+    assert messages == {
+        2: (fake.faults.moderation_message, "stories/test.story:20"),
+        3: (failed, "stories/test.story:30"),
+    }
+    assert fake.total_submits() == 2  # the refused one never became a job
+
+
 def _sha256(path: Path | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
