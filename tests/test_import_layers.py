@@ -13,7 +13,17 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "storyc"
 
 # Each package and what it may import besides itself and the shared modules.
-SHARED = {"errors", "terminal", "units", "fsutil", "resources", "probe", "sandbox", "storyc"}
+SHARED = {
+    "errors",
+    "terminal",
+    "units",
+    "fsutil",
+    "resources",
+    "probe",
+    "sandbox",
+    "unchecked",
+    "storyc",
+}
 ALLOWED: dict[str, set[str]] = {
     "language": {"check"},  # syntax diagnostics are made from the catalog
     "check": {"language", "plan"},  # provider rules read the planner's drafts

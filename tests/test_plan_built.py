@@ -1,5 +1,5 @@
 """Issue 15: `finish_plan` makes its shots, clips and transitions without pydantic's
-validation (`storyc.plan.built.maker`). Every object it makes must be the one validation
+validation (`storyc.unchecked.maker`). Every object it makes must be the one validation
 would have made from the same fields: equal, with the same repr (so an int is not where a
 float belongs, nor a list where a tuple does) and the same `model_fields_set`."""
 
@@ -14,9 +14,9 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from storyc.frontend import analyze_source
-from storyc.plan.built import maker
 from storyc.plan.capabilities import load_table
 from storyc.plan.schema import Clip, ClipPlan, PlannedDialogue, PlannedShot, PlannedTransition
+from storyc.unchecked import maker
 from tests.conftest import example_paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))

@@ -12,94 +12,14 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from storyc.unchecked import maker
+
 
 class Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 _N = TypeVar("_N", bound=Node)
-_new = object.__new__
-_set = object.__setattr__
-# pydantic's own slots, set through their descriptors: a quarter cheaper than
-# `object.__setattr__`, which looks the name up on every call.
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
-
-def _defaults_of(cls: type[Node]) -> tuple[dict[str, Any], frozenset[str]]:
-    """Every field of `cls` with its default (None for a required one), in declared order,
-    and the required fields."""
-    fields = cls.model_fields
-    return (
-        {
-            name: None if info.is_required() else info.get_default(call_default_factory=True)
-            for name, info in fields.items()
-        },
-        frozenset(name for name, info in fields.items() if info.is_required()),
-    )
-
-
-def maker(cls: type[_N], *given: str) -> Callable[..., _N]:
-    """A constructor of `cls` taking the fields `given`, positionally and in that order,
-    without pydantic's validation: `maker(Cue, "key", ...)(k, ...)` is `built(Cue, key=k,
-    ...)`, the node validation would make (fields in declared order, defaults filled,
-    `model_fields_set` the fields given) for values already checked (tuples, not lists).
-
-    Generated as source, as `dataclasses` does, because the builder makes hundreds of
-    thousands of nodes. A field that is unknown or missing is refused here, once, not per
-    node.
-
-    Each field is stored as an attribute (`object.__setattr__`, in declared order), not as
-    one dict literal: then CPython gives the node a split dict, whose keys are shared by
-    every node of the class, so a node's dict holds only its values. That made a `Span`
-    about half the memory, and every pass of the checker, planner and prompts over a long
-    story reads fewer cache lines per node: 7% of a 10,000-shot compile."""
-    defaults, required = _defaults_of(cls)
-    if len(set(given)) != len(given) or not set(given) <= defaults.keys():
-        raise TypeError(f"{cls.__name__}: unknown or repeated fields {list(given)}")
-    if not required <= set(given):
-        raise TypeError(f"{cls.__name__}: missing fields {sorted(required - set(given))}")
-    names = {name: f"_{i}" for i, name in enumerate(given)}
-    namespace: dict[str, Any] = {
-        "_new": _new,
-        "_set": _set,
-        "_cls": cls,
-        "_set_fields_set": _set_fields_set,
-        "_set_extra": _set_extra,
-        "_set_private": _set_private,
-    }
-    entries: list[tuple[str, str]] = []  # (field, the expression of its value), in order
-    for name, default in defaults.items():
-        if name in names:
-            entries.append((name, names[name]))
-        else:
-            # Plain defaults are immutable (None, (), a string) and shared; a default
-            # factory (`Story.header`) is called per node, as validation would.
-            factory = cls.model_fields[name].default_factory
-            namespace[f"_d_{name}"] = default
-            if factory is not None:
-                namespace[f"_f_{name}"] = factory
-                entries.append((name, f"_f_{name}()"))
-            else:
-                entries.append((name, f"_d_{name}"))
-    # One `model_fields_set` for every node this maker makes: a set per node was half the
-    # memory of a built story. Sharing is safe because nothing mutates it in place: the
-    # nodes are frozen (pydantic refuses `node.x = ...` before it would add to the set), and
-    # `model_copy` copies the set before adding the updated fields (tests/test_model_memory.py).
-    namespace["_fields_set"] = set(given)
-    source = (
-        f"def make({', '.join(names.values())}):\n"
-        "    node = _new(_cls)\n"
-        + "".join(f"    _set(node, {name!r}, {value})\n" for name, value in entries)
-        + "    _set_fields_set(node, _fields_set)\n"
-        "    _set_extra(node, None)\n"
-        "    _set_private(node, None)\n"
-        "    return node\n"
-    )
-    exec(source, namespace)  # our own field names, checked above
-    make: Callable[..., _N] = namespace["make"]
-    return make
 
 
 _MAKERS: dict[tuple[type[Node], tuple[str, ...]], Callable[..., Any]] = {}
@@ -118,9 +38,6 @@ def built(cls: type[_N], **fields: Any) -> _N:
     return make(*fields.values())  # type: ignore[no-any-return]
 
 
-_SPAN_FIELDS_SET = {"line", "column", "end_line", "end_column"}
-
-
 class Span(Node):
     """A source range: 1-based lines and columns, the end column exclusive."""
 
@@ -132,16 +49,7 @@ class Span(Node):
     @classmethod
     def at(cls, line: int, column: int, end_line: int, end_column: int) -> Span:
         """`Span(line=..., ...)` without validation, for positions read from the parser."""
-        span = _new(cls)
-        _set(
-            span,
-            "__dict__",
-            {"line": line, "column": column, "end_line": end_line, "end_column": end_column},
-        )
-        _set_fields_set(span, _SPAN_FIELDS_SET)  # shared, as `maker`'s
-        _set_extra(span, None)
-        _set_private(span, None)
-        return span
+        return span_at(line, column, end_line, end_column)
 
     @classmethod
     def point(cls, line: int, column: int, width: int = 1) -> Span:

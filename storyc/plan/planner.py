@@ -25,7 +25,6 @@ from storyc.language.model import (
     Transition,
     avoid_items,
 )
-from storyc.plan.built import maker
 from storyc.plan.capabilities import PREVIEW, Offering, size_for_aspect
 from storyc.plan.schema import (
     CameoReference,
@@ -38,6 +37,7 @@ from storyc.plan.schema import (
     ReferenceAudio,
     ReferenceImage,
 )
+from storyc.unchecked import maker
 
 DEFAULT_SIZE = "1280x720"
 
@@ -509,7 +509,7 @@ def _planned_cues(shot: Shot) -> tuple[str | None, str | None, str | None, str |
 
 
 # The plan objects `finish_plan` makes by the thousand, made without validation: every
-# value comes from the checked story, in its field's exact type (`storyc.plan.built`).
+# value comes from the checked story, in its field's exact type (`storyc.unchecked`).
 _planned_shot = maker(
     PlannedShot,
     *("index", "label", "file", "line", "start", "end", "film_start", "film_end"),
